@@ -1,0 +1,99 @@
+"""The handler base classes users subclass, and how facta reads what they handle."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Generic, TypeVar, get_args, get_origin
+
+from facta.application.messages import Command, Query
+from facta.domain import DomainEvent
+from facta.errors import ConfigurationError
+
+__all__ = [
+    "CommandHandler",
+    "DomainEventHandler",
+    "QueryHandler",
+    "handled_message_type",
+    "handler_name",
+]
+
+C = TypeVar("C", bound=Command[Any])
+Q = TypeVar("Q", bound=Query[Any])
+E = TypeVar("E", bound=DomainEvent)
+R = TypeVar("R")
+
+
+class CommandHandler(ABC, Generic[C, R]):
+    """Handles one command type: loads aggregates, calls their methods, returns R.
+
+    The command's unit of work is committed when ``handle`` returns and rolled back when
+    it raises, so a handler needs no persistence boilerplate. Dependencies are declared
+    as typed ``__init__`` parameters and are resolved for each operation.
+
+    ```python
+    class ConfirmOrderHandler(CommandHandler[ConfirmOrder, None]):
+        def __init__(self, uow: UnitOfWork) -> None:
+            self.orders = uow.repository(Order)
+
+        async def handle(self, command: ConfirmOrder) -> None:
+            order = await self.orders.get(command.order_id)
+            order.confirm()
+    ```
+    """
+
+    @abstractmethod
+    async def handle(self, command: C) -> R:
+        """Carry out ``command`` and return its result."""
+
+
+class QueryHandler(ABC, Generic[Q, R]):
+    """Answers one query type from read models or repositories; changes nothing."""
+
+    @abstractmethod
+    async def handle(self, query: Q) -> R:
+        """Answer ``query``."""
+
+
+class DomainEventHandler(ABC, Generic[E]):
+    """Reacts to a domain event after the transaction that recorded it committed.
+
+    A handler declared for a base event class also receives its subclasses. Each handler
+    runs in its own operation with its own unit of work, isolated from the others: one
+    that fails does not stop the rest.
+    """
+
+    @abstractmethod
+    async def handle(self, event: E) -> None:
+        """React to ``event``."""
+
+
+_HANDLER_BASES: tuple[type, ...] = (CommandHandler, QueryHandler, DomainEventHandler)
+
+
+def handler_name(handler_type: type[object]) -> str:
+    """The stable name of a handler class: its module and qualified name."""
+    return f"{handler_type.__module__}.{handler_type.__qualname__}"
+
+
+def handled_message_type(handler_type: type[object]) -> type[object]:
+    """The message class a handler class was declared for, read from its generic base.
+
+    Raises ``ConfigurationError`` when the handler does not name a concrete class, e.g.
+    ``class H(CommandHandler)`` without type arguments.
+    """
+    for klass in handler_type.__mro__:
+        for base in getattr(klass, "__orig_bases__", ()):
+            origin = get_origin(base)
+            if origin in _HANDLER_BASES:
+                message_type = get_args(base)[0]
+                if isinstance(message_type, type):
+                    return message_type
+                origin_type = get_origin(message_type)
+                if isinstance(origin_type, type):
+                    return origin_type
+                break
+    raise ConfigurationError(
+        f"{handler_name(handler_type)} does not say what it handles: declare it as "
+        f"`class {handler_type.__name__}(CommandHandler[MyCommand, Result])` "
+        f"(or QueryHandler[...] / DomainEventHandler[...]) with a concrete message class"
+    )

@@ -1,0 +1,185 @@
+"""The mediator: sends commands and queries to their handler and events to theirs.
+
+Each message is handled in its own operation (DI scope) through the pipeline of its kind.
+What can be worked out once per handler class (its name, its constructor's dependencies)
+is worked out on first use and cached, so the per-message path does no introspection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+from uuid import uuid4
+
+import injector
+
+from facta.application.dependencies import Constructor
+from facta.application.messages import Command, Query
+from facta.application.operation import OperationContext, OperationScope
+from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
+from facta.application.registry import HandlerRegistry
+from facta.domain import DomainEvent
+from facta.errors import EventHandlingError, HandlerFailure
+
+__all__ = ["DispatchReport", "Mediator"]
+
+R = TypeVar("R")
+
+_log = logging.getLogger("facta.mediator")
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """What happened when one event was dispatched: who handled it, who failed."""
+
+    event: DomainEvent
+    succeeded: tuple[str, ...]
+    failures: tuple[HandlerFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no handler failed."""
+        return not self.failures
+
+    def raise_for_failures(self) -> None:
+        """Raise ``EventHandlingError`` naming every failed handler, if any failed."""
+        if self.failures:
+            raise EventHandlingError(self.event.event_type, str(self.event.event_id), self.failures)
+
+
+class Mediator:
+    """Routes messages to handlers, each in its own operation, through the pipelines.
+
+    ``send`` and ``query`` go to exactly one handler; ``publish`` goes to every handler of
+    the event, each isolated from the others.
+    """
+
+    def __init__(
+        self,
+        container: injector.Injector,
+        registry: HandlerRegistry,
+        scope: OperationScope,
+        pipelines: Pipelines,
+    ) -> None:
+        self._container = container
+        self._registry = registry
+        self._scope = scope
+        self._pipelines = pipelines
+        self._factories: dict[type[Any], Constructor[Any]] = {}
+        self._request_factories: dict[type[Any], Constructor[Any]] = {}
+
+    @property
+    def registry(self) -> HandlerRegistry:
+        """The handlers this mediator routes to."""
+        return self._registry
+
+    async def send(self, command: Command[R]) -> R:
+        """Have the one handler of ``command`` carry it out, and return its result."""
+        return cast(R, await self._request(command, MessageKind.COMMAND))
+
+    async def query(self, query: Query[R]) -> R:
+        """Have the one handler of ``query`` answer it."""
+        return cast(R, await self._request(query, MessageKind.QUERY))
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Run every handler of ``event``, then raise if any of them failed.
+
+        Each handler runs in its own operation; one that fails does not stop the others.
+        The failures are raised together as ``EventHandlingError``.
+        """
+        (await self.dispatch(event)).raise_for_failures()
+
+    async def dispatch(
+        self, event: DomainEvent, only: Collection[str] | None = None
+    ) -> DispatchReport:
+        """Run the handlers of ``event`` (or those named in ``only``) and report each outcome.
+
+        Unlike ``publish`` this never raises for a failed handler: failures are logged at
+        ERROR and returned, for callers that record them (the outbox relay).
+        """
+        parent = self._scope.context
+        correlation_id = event.correlation_id or (
+            parent.correlation_id if parent is not None else event.event_id
+        )
+        chain = (*parent.chain, event.event_type) if parent is not None else (event.event_type,)
+        context = OperationContext(
+            message=event,
+            message_id=event.event_id,
+            correlation_id=correlation_id,
+            causation_id=event.causation_id,
+            chain=chain,
+        )
+        behaviors = self._pipelines.events
+        succeeded: list[str] = []
+        failures: list[HandlerFailure] = []
+        for handler_type in self._registry.event_handlers(type(event)):
+            factory = self._factory(handler_type)
+            if only is not None and factory.name not in only:
+                continue
+            token = self._scope.enter(context)
+            try:
+                handler = factory.create(self._container)
+                await run_pipeline(behaviors, event, context, _terminal(handler, event))
+            except Exception as error:
+                failures.append(HandlerFailure(factory.name, error))
+                _log.error(
+                    "handler %s failed on %s %s",
+                    factory.name,
+                    event.event_type,
+                    event.event_id,
+                    exc_info=error,
+                )
+            else:
+                succeeded.append(factory.name)
+            finally:
+                await self._scope.exit(token)
+        return DispatchReport(event, tuple(succeeded), tuple(failures))
+
+    def handler_names(self, event_type: type[DomainEvent]) -> tuple[str, ...]:
+        """The names of every handler ``dispatch`` runs for an event type."""
+        return tuple(
+            self._factory(handler).name for handler in self._registry.event_handlers(event_type)
+        )
+
+    async def _request(self, message: Command[Any] | Query[Any], kind: MessageKind) -> Any:
+        message_type = type(message)
+        factory = self._request_factories.get(message_type)
+        if factory is None:
+            factory = self._factory(self._registry.request_handler(message_type))
+            self._request_factories[message_type] = factory
+        parent = self._scope.context
+        message_id = uuid4()
+        context = OperationContext(
+            message=message,
+            message_id=message_id,
+            correlation_id=parent.correlation_id if parent is not None else message_id,
+            causation_id=parent.message_id if parent is not None else None,
+            chain=(
+                (*parent.chain, message_type.__name__)
+                if parent is not None
+                else (message_type.__name__,)
+            ),
+        )
+        token = self._scope.enter(context)
+        try:
+            handler = factory.create(self._container)
+            return await run_pipeline(
+                self._pipelines.for_kind(kind), message, context, _terminal(handler, message)
+            )
+        finally:
+            await self._scope.exit(token)
+
+    def _factory(self, handler_type: type[Any]) -> Constructor[Any]:
+        factory = self._factories.get(handler_type)
+        if factory is None:
+            factory = self._factories[handler_type] = Constructor.of(handler_type)
+        return factory
+
+
+def _terminal(handler: Any, message: object) -> Any:
+    def call() -> Any:
+        return handler.handle(message)
+
+    return call

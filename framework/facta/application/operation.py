@@ -1,0 +1,117 @@
+"""The operation scope: one DI scope per command, query or event dispatch, on contextvars.
+
+Every ``send``, ``query`` and event dispatch runs as an *operation*. Services bound in the
+operation scope (the unit of work above all) are created once per operation and shared by
+everything that asks for them in it, then closed when it ends. The current operation is
+held in a ``ContextVar`` owned by the scope instance, so concurrent tasks never see each
+other's operations and two applications in one process never share one.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+from uuid import UUID
+
+import injector
+
+from facta.errors import OutsideOperation
+
+__all__ = ["AsyncClosable", "OperationContext", "OperationScope", "operation_scope"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """What is known about the message an operation handles.
+
+    ``correlation_id`` is shared by every message of a chain (from the command that
+    started it); ``causation_id`` is the id of the message that caused this one;
+    ``chain`` names the messages from the first to this one, for diagnostics.
+    """
+
+    message: object
+    message_id: UUID
+    correlation_id: UUID
+    causation_id: UUID | None
+    chain: tuple[str, ...]
+
+    @property
+    def depth(self) -> int:
+        """How many events lie between the first message of the chain and this one."""
+        return len(self.chain) - 1
+
+
+@runtime_checkable
+class AsyncClosable(Protocol):
+    """A service that must release resources when its operation ends."""
+
+    async def aclose(self) -> None:
+        """Release what the service holds (connections, sessions)."""
+
+
+@dataclass(slots=True)
+class _Operation:
+    context: OperationContext
+    providers: dict[Any, injector.Provider[Any]] = field(default_factory=dict)
+    instances: list[object] = field(default_factory=list)
+
+
+class OperationScope(injector.Scope):
+    """An injector scope whose instances live as long as the current operation."""
+
+    _current: ContextVar[_Operation | None]
+
+    def configure(self) -> None:
+        self._current = ContextVar(f"facta.operation.{id(self)}", default=None)
+
+    def get(self, key: type[T], provider: injector.Provider[T]) -> injector.Provider[T]:
+        operation = self._current.get()
+        if operation is None:
+            raise OutsideOperation(key)
+        try:
+            return operation.providers[key]
+        except KeyError:
+            instance = provider.get(self.injector)
+            operation.instances.append(instance)
+            cached: injector.Provider[T] = injector.InstanceProvider(instance)
+            operation.providers[key] = cached
+            return cached
+
+    @property
+    def context(self) -> OperationContext | None:
+        """The context of the current operation, or None outside of one."""
+        operation = self._current.get()
+        return None if operation is None else operation.context
+
+    def peek(self, key: object) -> object | None:
+        """The instance bound to ``key`` in the current operation, without creating one."""
+        operation = self._current.get()
+        if operation is None:
+            return None
+        provider = operation.providers.get(key)
+        return None if provider is None else provider.get(self.injector)
+
+    def enter(self, context: OperationContext) -> Token[_Operation | None]:
+        """Start an operation for ``context``; pair with ``exit`` in a ``finally``."""
+        operation = _Operation(context)
+        operation.providers[OperationContext] = injector.InstanceProvider(context)
+        return self._current.set(operation)
+
+    async def exit(self, token: Token[_Operation | None]) -> None:
+        """End the operation started by ``enter``, closing what it created, newest first."""
+        operation = self._current.get()
+        try:
+            if operation is not None:
+                for instance in reversed(operation.instances):
+                    close = getattr(instance, "aclose", None)
+                    if close is not None:
+                        await close()
+        finally:
+            self._current.reset(token)
+
+
+operation_scope = injector.ScopeDecorator(OperationScope)
+"""Bind a service with ``scope=operation_scope`` to get one instance per operation."""

@@ -1,0 +1,117 @@
+"""The aggregate root: the consistency boundary that changes state and records events."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self, TypeVar
+from uuid import uuid4
+
+from pydantic import PrivateAttr
+
+from facta.domain.events import DomainEvent
+from facta.domain.model import Entity
+
+__all__ = ["AggregateRoot", "new_id"]
+
+E = TypeVar("E", bound=DomainEvent)
+
+# Orders events recorded on different aggregates of one unit of work; only the relative
+# order matters, so one counter serves every application without coupling them.
+_recording_order = itertools.count()
+
+
+def new_id() -> str:
+    """A new random identifier for an aggregate (a UUID4 as text)."""
+    return str(uuid4())
+
+
+class AggregateRoot(Entity):
+    """The root of an aggregate: the only object of it that the outside world may hold.
+
+    Declare the state as typed fields, change it only in methods that check the rules,
+    and ``record`` a domain event for each change. The root keeps its recorded events as
+    *uncommitted*, in order, until a unit of work stores them with the state.
+
+    ``version`` is the version that was last stored; persistence writes only if it is
+    still the stored one (optimistic concurrency). Each recorded event takes the next
+    version number, so an event's ``aggregate_version`` orders it within its aggregate.
+
+    ``aggregate_type`` names the aggregate in storage; it defaults to the class name.
+    """
+
+    aggregate_type: ClassVar[str] = "AggregateRoot"
+
+    _version: int = PrivateAttr(default=0)
+    _uncommitted: list[DomainEvent] = PrivateAttr(default_factory=list)
+    _order: list[int] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "aggregate_type" not in cls.__dict__:
+            cls.aggregate_type = cls.__name__
+
+    @property
+    def version(self) -> int:
+        """The version this aggregate had when it was loaded or last committed (0 if new)."""
+        return self._version
+
+    @property
+    def uncommitted_events(self) -> tuple[DomainEvent, ...]:
+        """The events recorded since the last commit, in the order they were recorded."""
+        return tuple(self._uncommitted)
+
+    def record(self, event: E) -> E:
+        """Record ``event`` as having happened to this aggregate and return it.
+
+        The returned event carries this aggregate's id and the version it produced.
+        """
+        stamped = event.model_copy(
+            update={
+                "aggregate_id": self.id,
+                "aggregate_version": self._version + len(self._uncommitted) + 1,
+            }
+        )
+        self._uncommitted.append(stamped)
+        self._order.append(next(_recording_order))
+        return stamped
+
+    def uncommitted_records(self) -> list[tuple[int, DomainEvent]]:
+        """The uncommitted events with a number that orders them across aggregates.
+
+        Units of work use it to dispatch the events of several aggregates in the order
+        they were recorded.
+        """
+        return list(zip(self._order, self._uncommitted, strict=True))
+
+    def next_version(self) -> int:
+        """The version this aggregate will have once its pending changes are committed."""
+        return self._version + max(1, len(self._uncommitted))
+
+    def mark_committed(self, version: int) -> None:
+        """Forget the uncommitted events: they were stored, and the aggregate is at ``version``.
+
+        Called by units of work after a successful commit; application code never needs it.
+        """
+        self._uncommitted.clear()
+        self._order.clear()
+        self._version = version
+
+    def snapshot(self) -> dict[str, Any]:
+        """The aggregate's state as JSON-compatible values, without version or events."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def restore(cls, state: Mapping[str, Any], version: int) -> Self:
+        """Rebuild an aggregate from a stored ``snapshot()`` at the given ``version``."""
+        aggregate = cls.model_validate(state)
+        aggregate._version = version
+        return aggregate
+
+    @classmethod
+    def restore_json(cls, state_json: str | bytes, version: int) -> Self:
+        """Rebuild an aggregate from its state as JSON text at the given ``version``."""
+        aggregate = cls.model_validate_json(state_json)
+        aggregate._version = version
+        return aggregate

@@ -1,0 +1,37 @@
+"""Entities and value objects: the building blocks inside an aggregate."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Entity", "ValueObject"]
+
+
+class ValueObject(BaseModel):
+    """An immutable value, equal to another of its type with the same fields.
+
+    Subclass it for money, addresses, order lines: anything defined by what it is, not by
+    who it is. Validation in its fields (or a ``model_validator``) keeps it always valid.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Entity(BaseModel):
+    """An object with an identity that lasts while its state changes.
+
+    Two entities are equal when they have the same type and ``id``, whatever their state.
+    Assignments are validated, so an entity cannot be put into a state its types forbid.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    id: str
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entity):
+            return NotImplemented
+        return type(self) is type(other) and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.id))

@@ -1,0 +1,215 @@
+"""facta's errors: one hierarchy, so callers can catch as broadly or narrowly as they need.
+
+```
+FactaError                      root of everything facta raises
+├── DomainError                 a business rule refused an operation (users subclass it)
+├── MessageValidationError      a command, query or event failed validation
+├── ConfigurationError          facta is used wrongly; fix the code or the set-up
+│   ├── HandlerNotFound         no handler is registered for a command or query
+│   ├── DuplicateHandler        two handlers are registered for one command or query
+│   ├── OutsideOperation        a scoped service was asked for outside an operation
+│   └── MissingExtra            an optional dependency is not installed
+├── PersistenceError            storing or loading failed
+│   ├── NotFound                no aggregate with that type and id
+│   └── ConcurrencyError        another writer changed the aggregate first
+├── EventHandlingError          one or more domain event handlers failed
+└── EventStormError             a chain of events kept triggering itself
+```
+
+Misuse (`ConfigurationError`) is kept apart from runtime failures: the former means the
+code must change, the latter that an operation may be retried or reported to a user.
+Every error carries the context needed to act on it as attributes, not only in its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ConcurrencyError",
+    "ConfigurationError",
+    "DomainError",
+    "DuplicateHandler",
+    "EventHandlingError",
+    "EventStormError",
+    "FactaError",
+    "FieldError",
+    "HandlerFailure",
+    "HandlerNotFound",
+    "MessageValidationError",
+    "MissingExtra",
+    "NotFound",
+    "OutsideOperation",
+    "PersistenceError",
+]
+
+
+class FactaError(Exception):
+    """The root of every error facta raises."""
+
+
+class DomainError(FactaError):
+    """A business rule refused an operation; nothing was changed.
+
+    Subclass it for the rules of your domain (``OrderNotPending``, ``KitchenFull``) so
+    callers can tell them apart; the message should say what was refused and why.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid field of a message: where it is, what is wrong, and the error code."""
+
+    location: tuple[str | int, ...]
+    message: str
+    code: str
+
+
+class MessageValidationError(FactaError):
+    """A command, query or event failed validation.
+
+    ``errors`` lists each invalid field so that an API can answer with all of them at once.
+    """
+
+    def __init__(self, message_type: str, errors: Sequence[FieldError]) -> None:
+        self.message_type = message_type
+        self.errors = tuple(errors)
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error.location) or '(message)'}: {error.message}"
+            for error in self.errors
+        )
+        super().__init__(f"invalid {message_type}: {details}")
+
+
+class ConfigurationError(FactaError):
+    """facta is wired or used wrongly; the code or the application set-up must change."""
+
+
+class HandlerNotFound(ConfigurationError):
+    """No handler is registered for a command or query type."""
+
+    def __init__(self, message_type: type[object]) -> None:
+        self.message_type = message_type
+        super().__init__(
+            f"no handler is registered for {message_type.__qualname__}: define a "
+            f"CommandHandler/QueryHandler for it in a package the application scans, "
+            f"or add it with ApplicationBuilder.add_handler()"
+        )
+
+
+class DuplicateHandler(ConfigurationError):
+    """Two handlers are registered for one command or query type; it must have exactly one."""
+
+    def __init__(self, message_type: type[object], handlers: Sequence[type[object]]) -> None:
+        self.message_type = message_type
+        self.handlers = tuple(handlers)
+        names = ", ".join(f"{h.__module__}.{h.__qualname__}" for h in self.handlers)
+        super().__init__(
+            f"{message_type.__qualname__} has {len(self.handlers)} handlers ({names}); "
+            f"a command or query must have exactly one: remove or rename all but one"
+        )
+
+
+class OutsideOperation(ConfigurationError):
+    """A service bound to the operation scope was requested outside of an operation."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        name = getattr(key, "__qualname__", repr(key))
+        super().__init__(
+            f"{name} lives in the operation scope and was requested outside an operation: "
+            f"ask for it inside a handler, or open one with `async with app.operation():`"
+        )
+
+
+class MissingExtra(ConfigurationError):
+    """An optional back-end is used but its dependencies are not installed."""
+
+    def __init__(self, extra: str, missing_module: str) -> None:
+        self.extra = extra
+        self.missing_module = missing_module
+        super().__init__(
+            f"this feature needs the '{missing_module}' package: install it with "
+            f"`pip install facta[{extra}]`"
+        )
+
+
+class PersistenceError(FactaError):
+    """Storing or loading aggregates failed; back-ends translate driver errors into this."""
+
+
+class NotFound(PersistenceError):
+    """No aggregate of the given type has the given id."""
+
+    def __init__(self, aggregate_type: str, aggregate_id: str) -> None:
+        self.aggregate_type = aggregate_type
+        self.aggregate_id = aggregate_id
+        super().__init__(f"{aggregate_type} {aggregate_id!r} was not found")
+
+
+class ConcurrencyError(PersistenceError):
+    """Another writer changed (or created) the aggregate since it was read.
+
+    Nothing of the failed unit of work was committed. Load the aggregate again and retry
+    the command, or report the conflict to the user.
+    """
+
+    def __init__(
+        self, aggregate_type: str, aggregate_id: str, expected_version: int, actual_version: int
+    ) -> None:
+        self.aggregate_type = aggregate_type
+        self.aggregate_id = aggregate_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        if expected_version == 0:
+            what = "already exists"
+        else:
+            what = f"was at version {expected_version} when read and is now at {actual_version}"
+        super().__init__(
+            f"{aggregate_type} {aggregate_id!r} {what}: another writer changed it first; "
+            f"nothing was committed, reload it and retry"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerFailure:
+    """One domain event handler that raised while handling one event."""
+
+    handler: str
+    error: BaseException
+
+
+class EventHandlingError(FactaError):
+    """One or more handlers of an event failed; the others still ran.
+
+    ``failures`` names each failed handler with its exception.
+    """
+
+    def __init__(self, event_type: str, event_id: str, failures: Sequence[HandlerFailure]) -> None:
+        self.event_type = event_type
+        self.event_id = event_id
+        self.failures = tuple(failures)
+        details = "; ".join(
+            f"{failure.handler}: {type(failure.error).__name__}: {failure.error}"
+            for failure in self.failures
+        )
+        super().__init__(
+            f"{len(self.failures)} handler(s) of {event_type} {event_id} failed: {details}"
+        )
+
+
+class EventStormError(FactaError):
+    """A chain of events kept triggering further events past the configured depth.
+
+    ``chain`` names each message of the chain, from the command that started it.
+    """
+
+    def __init__(self, chain: Sequence[str], max_depth: int) -> None:
+        self.chain = tuple(chain)
+        self.max_depth = max_depth
+        super().__init__(
+            f"event chain deeper than {max_depth} was stopped (nothing of its last step was "
+            f"committed): {' -> '.join(self.chain)}; look for handlers that keep "
+            f"re-triggering each other, or raise max_event_depth"
+        )

@@ -1,0 +1,10 @@
+"""The hosting layer: composing an application and running it with its services.
+
+Hosting may use every other layer; web hosting (FastAPI) comes with the ``web`` extra.
+"""
+
+from facta.hosting.application import Application
+from facta.hosting.builder import ApplicationBuilder
+from facta.hosting.services import BackgroundService
+
+__all__ = ["Application", "ApplicationBuilder", "BackgroundService"]

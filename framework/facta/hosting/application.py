@@ -1,0 +1,97 @@
+"""The application: one composition of handlers, container and services, and nothing global."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TypeVar
+from uuid import uuid4
+
+import injector
+
+from facta.application import HandlerRegistry, Mediator, OperationContext, OperationScope
+from facta.hosting.services import BackgroundService
+
+__all__ = ["Application"]
+
+T = TypeVar("T")
+
+
+class Application:
+    """A built facta application: its mediator, its DI container and its services.
+
+    Everything it holds is its own: two applications in one process share no handlers,
+    registries, stores or buses. Use it as an async context manager to start and stop
+    its background services.
+    """
+
+    def __init__(
+        self,
+        container: injector.Injector,
+        registry: HandlerRegistry,
+        mediator: Mediator,
+        services: Sequence[BackgroundService] = (),
+    ) -> None:
+        self._container = container
+        self._registry = registry
+        self._mediator = mediator
+        self._scope = container.get(OperationScope)
+        self._services = tuple(services)
+        self._started: list[BackgroundService] = []
+
+    @property
+    def mediator(self) -> Mediator:
+        """Sends commands and queries and publishes events."""
+        return self._mediator
+
+    @property
+    def registry(self) -> HandlerRegistry:
+        """The handlers and event types this application discovered."""
+        return self._registry
+
+    @property
+    def container(self) -> injector.Injector:
+        """The DI container; prefer constructor parameters on handlers to calling it."""
+        return self._container
+
+    def get(self, interface: type[T]) -> T:
+        """The application's instance of ``interface`` (singletons, outside operations)."""
+        return self._container.get(interface)
+
+    @asynccontextmanager
+    async def operation(self, name: str = "operation") -> AsyncIterator[OperationContext]:
+        """Open an operation scope by hand, e.g. to use a unit of work in a script or test.
+
+        Nothing is committed for you: call ``commit()`` on the unit of work you used.
+        """
+        message_id = uuid4()
+        context = OperationContext(name, message_id, message_id, None, (name,))
+        token = self._scope.enter(context)
+        try:
+            yield context
+        finally:
+            await self._scope.exit(token)
+
+    async def start(self) -> None:
+        """Start the background services in the order they were added."""
+        for service in self._services:
+            await service.start()
+            self._started.append(service)
+
+    async def stop(self) -> None:
+        """Stop the started background services, newest first."""
+        while self._started:
+            await self._started.pop().stop()
+
+    async def __aenter__(self) -> Application:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

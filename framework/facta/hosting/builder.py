@@ -1,0 +1,148 @@
+"""The application builder: the one place where an application is composed.
+
+```python
+app = (
+    ApplicationBuilder()
+    .scan("pizzeria")                        # handlers and events, found by module
+    .use_persistence(InMemoryPersistence())  # or a database back-end
+    .add_module(PizzeriaModule())            # your own injector bindings
+    .build()
+)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Self
+
+import injector
+
+from facta.application import (
+    HandlerRegistry,
+    LoggingBehavior,
+    Mediator,
+    MessageKind,
+    OperationScope,
+    PipelineBehavior,
+    Pipelines,
+    ValidationBehavior,
+)
+from facta.application.dependencies import Constructor
+from facta.hosting.application import Application
+from facta.hosting.services import BackgroundService
+from facta.persistence import EventFlow, InMemoryPersistence, TransactionBehavior
+
+__all__ = ["ApplicationBuilder"]
+
+ModuleLike = injector.Module | Callable[[injector.Binder], None]
+BehaviorSpec = PipelineBehavior | type[PipelineBehavior]
+DEFAULT_MAX_EVENT_DEPTH = 16
+
+
+class ApplicationBuilder:
+    """Collects what an application is made of, then ``build()``s it.
+
+    The pipelines are, outermost first:
+
+    - commands: logging, validation, *your behaviors*, transaction;
+    - queries: logging, validation, *your behaviors*;
+    - events: logging, *your behaviors*, transaction.
+
+    Your behaviors run in the order you add them.
+    """
+
+    def __init__(self) -> None:
+        self._packages: list[str | ModuleType] = []
+        self._handlers: list[type[object]] = []
+        self._modules: list[ModuleLike] = []
+        self._persistence: ModuleLike = InMemoryPersistence()
+        self._behaviors: list[tuple[BehaviorSpec, frozenset[MessageKind]]] = []
+        self._services: list[type[BackgroundService]] = []
+        self._max_event_depth = DEFAULT_MAX_EVENT_DEPTH
+
+    def scan(self, *packages: str | ModuleType) -> Self:
+        """Discover the handlers and domain events of these packages (and their modules)."""
+        self._packages.extend(packages)
+        return self
+
+    def add_handler(self, *handler_types: type[object]) -> Self:
+        """Register handler classes directly, without scanning."""
+        self._handlers.extend(handler_types)
+        return self
+
+    def add_module(self, *modules: ModuleLike) -> Self:
+        """Add injector modules (or ``configure(binder)`` functions) with your bindings."""
+        self._modules.extend(modules)
+        return self
+
+    def use_persistence(self, module: ModuleLike) -> Self:
+        """Choose the persistence back-end; the in-memory one is the default."""
+        self._persistence = module
+        return self
+
+    def use_behavior(self, behavior: BehaviorSpec, *, on: Iterable[MessageKind]) -> Self:
+        """Add a pipeline behavior for the given message kinds, inside the built-in ones.
+
+        A class is built by the container (typed ``__init__`` parameters are injected).
+        """
+        self._behaviors.append((behavior, frozenset(on)))
+        return self
+
+    def add_service(self, service_type: type[BackgroundService]) -> Self:
+        """Run a background service with the application; it is built by the container."""
+        self._services.append(service_type)
+        return self
+
+    def max_event_depth(self, depth: int) -> Self:
+        """How many events may follow each other from one command before the chain is stopped."""
+        if depth < 1:
+            raise ValueError("max_event_depth must be at least 1")
+        self._max_event_depth = depth
+        return self
+
+    def build(self) -> Application:
+        """Compose the application: discover handlers, wire the container, build pipelines."""
+        registry = HandlerRegistry()
+        registry.scan(*self._packages)
+        for handler in self._handlers:
+            registry.add(handler)
+        registry.validate()
+
+        def configure(binder: injector.Binder) -> None:
+            binder.bind(HandlerRegistry, to=registry)
+
+        container = injector.Injector(
+            [configure, self._persistence, *self._modules], auto_bind=True
+        )
+        scope = container.get(OperationScope)
+        mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
+        container.binder.bind(Mediator, to=mediator)
+        container.binder.bind(EventFlow, to=EventFlow(mediator, scope, self._max_event_depth))
+        services = [Constructor.of(service).create(container) for service in self._services]
+        return Application(container, registry, mediator, services)
+
+    def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:
+        logging_behavior = LoggingBehavior()
+        validation = ValidationBehavior()
+        transaction = TransactionBehavior(scope)
+        custom: dict[MessageKind, list[PipelineBehavior]] = {kind: [] for kind in MessageKind}
+        for spec, kinds in self._behaviors:
+            behavior = (
+                spec
+                if isinstance(spec, PipelineBehavior)
+                else Constructor.of(spec).create(container)
+            )
+            for kind in kinds:
+                custom[kind].append(behavior)
+        return Pipelines(
+            commands=(
+                logging_behavior,
+                validation,
+                *custom[MessageKind.COMMAND],
+                transaction,
+            ),
+            queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
+            events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
+        )

@@ -1,0 +1,245 @@
+"""The unit of work and repository contracts, and the commit algorithm every back-end shares.
+
+A ``UnitOfWork`` tracks the aggregates one operation loads and adds. ``commit`` writes all
+of their changes and all of their uncommitted events in one atomic step (optimistic
+concurrency on each aggregate's version), and only then hands the events on for dispatch.
+A back-end implements three hooks: ``load_state``, ``write_changes`` and ``discard``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from facta.domain import AggregateRoot, DomainEvent
+from facta.errors import ConfigurationError, NotFound
+from facta.persistence.event_flow import EventFlow
+
+__all__ = ["Change", "ChangeKind", "Repository", "StoredState", "UnitOfWork"]
+
+A = TypeVar("A", bound=AggregateRoot)
+
+
+class ChangeKind(enum.Enum):
+    """What a commit does to one stored aggregate."""
+
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """An aggregate's state as a back-end stores it: JSON text and its version."""
+
+    state_json: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One aggregate write of a commit, as a back-end must apply it.
+
+    ``INSERT`` must fail if the id exists; ``UPDATE`` and ``DELETE`` must apply only if the
+    stored version is still ``expected_version``. Any failure raises ``ConcurrencyError``.
+    """
+
+    kind: ChangeKind
+    aggregate: AggregateRoot
+    expected_version: int
+    new_version: int
+    state_json: str
+
+    @property
+    def aggregate_type(self) -> str:
+        """The stored type name of the aggregate."""
+        return self.aggregate.aggregate_type
+
+    @property
+    def aggregate_id(self) -> str:
+        """The id of the aggregate."""
+        return self.aggregate.id
+
+
+class _Status(enum.Enum):
+    NEW = "new"
+    LOADED = "loaded"
+    REMOVED = "removed"
+
+
+@dataclass(slots=True)
+class _Tracked:
+    aggregate: AggregateRoot
+    status: _Status
+    loaded_json: str | None
+
+
+class UnitOfWork(ABC):
+    """Tracks the aggregates of one operation and commits them, with their events, at once.
+
+    Ask it for a ``repository(AggregateType)``; change aggregates through their methods;
+    the transaction behavior commits when the handler returns and rolls back when it
+    raises. Aggregates handed out are this unit of work's own copies: nothing another
+    unit of work does is visible to them, and nothing of theirs is visible elsewhere
+    before ``commit``.
+    """
+
+    def __init__(self, event_flow: EventFlow) -> None:
+        self._event_flow = event_flow
+        self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
+        self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+
+    def repository(self, aggregate_type: type[A]) -> Repository[A]:
+        """The repository of ``aggregate_type`` in this unit of work."""
+        repository = self._repositories.get(aggregate_type)
+        if repository is None:
+            repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
+        return cast(Repository[A], repository)
+
+    def collect_events(self) -> list[DomainEvent]:
+        """Every uncommitted event of every tracked aggregate, in the order recorded."""
+        pending: list[tuple[int, DomainEvent]] = []
+        for tracked in self._tracked.values():
+            pending.extend(tracked.aggregate.uncommitted_records())
+        pending.sort(key=lambda record: record[0])
+        return [event for _, event in pending]
+
+    async def commit(self) -> None:
+        """Write every change and event atomically, then dispatch the events.
+
+        Raises ``ConcurrencyError`` (and writes nothing) when another writer changed one of
+        the aggregates first. Events are dispatched only after the write succeeded, in the
+        order they were recorded.
+        """
+        events = self._event_flow.prepare(self.collect_events())
+        changes = self._changes()
+        if not changes and not events:
+            return
+        await self.write_changes(changes, events)
+        for change in changes:
+            key = (type(change.aggregate), change.aggregate_id)
+            if change.kind is ChangeKind.DELETE:
+                del self._tracked[key]
+                continue
+            change.aggregate.mark_committed(change.new_version)
+            self._tracked[key] = _Tracked(change.aggregate, _Status.LOADED, change.state_json)
+        await self._event_flow.dispatch(events)
+
+    async def rollback(self) -> None:
+        """Forget every tracked aggregate and uncommitted event; nothing is written."""
+        self._tracked.clear()
+        await self.discard()
+
+    async def aclose(self) -> None:
+        """End the unit of work; changes that were not committed are discarded."""
+        await self.rollback()
+
+    def _changes(self) -> list[Change]:
+        changes: list[Change] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if tracked.status is _Status.REMOVED:
+                changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
+                continue
+            state_json = aggregate.model_dump_json()
+            if tracked.status is _Status.NEW:
+                kind = ChangeKind.INSERT
+            elif aggregate.uncommitted_events or state_json != tracked.loaded_json:
+                kind = ChangeKind.UPDATE
+            else:
+                continue
+            changes.append(
+                Change(kind, aggregate, aggregate.version, aggregate.next_version(), state_json)
+            )
+        return changes
+
+    async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
+        key = (aggregate_type, aggregate_id)
+        tracked = self._tracked.get(key)
+        if tracked is not None:
+            if tracked.status is _Status.REMOVED:
+                return None
+            return cast(A, tracked.aggregate)
+        stored = await self.load_state(aggregate_type, aggregate_id)
+        if stored is None:
+            return None
+        aggregate = aggregate_type.restore_json(stored.state_json, stored.version)
+        self._tracked[key] = _Tracked(aggregate, _Status.LOADED, aggregate.model_dump_json())
+        return aggregate
+
+    def _add(self, aggregate: AggregateRoot) -> None:
+        key = (type(aggregate), aggregate.id)
+        tracked = self._tracked.get(key)
+        if tracked is not None and tracked.aggregate is not aggregate:
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} is already tracked by this unit "
+                f"of work as another object: load it with get() instead of adding a new one"
+            )
+        if tracked is None:
+            status = _Status.NEW if aggregate.version == 0 else _Status.LOADED
+            self._tracked[key] = _Tracked(aggregate, status, None)
+
+    def _remove(self, aggregate: AggregateRoot) -> None:
+        key = (type(aggregate), aggregate.id)
+        tracked = self._tracked.get(key)
+        if tracked is None or tracked.aggregate is not aggregate:
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} was not loaded by this unit of "
+                f"work: get() it from the repository before removing it"
+            )
+        if tracked.status is _Status.NEW:
+            del self._tracked[key]
+        else:
+            tracked.status = _Status.REMOVED
+
+    @abstractmethod
+    async def load_state(
+        self, aggregate_type: type[AggregateRoot], aggregate_id: str
+    ) -> StoredState | None:
+        """Back-end hook: the stored state of one aggregate, or None if there is none."""
+
+    @abstractmethod
+    async def write_changes(self, changes: Sequence[Change], events: Sequence[DomainEvent]) -> None:
+        """Back-end hook: apply every change and store every event atomically, or nothing.
+
+        Raise ``ConcurrencyError`` when a version check fails, and translate driver errors
+        into ``PersistenceError``.
+        """
+
+    async def discard(self) -> None:
+        """Back-end hook: abandon any open transaction; the default does nothing."""
+        return None
+
+
+class Repository(Generic[A]):
+    """The aggregates of one type, as seen through one unit of work.
+
+    Loaded aggregates are tracked: change them through their methods and the unit of work
+    writes them on commit. Loading the same id twice gives the same object.
+    """
+
+    def __init__(self, unit_of_work: UnitOfWork, aggregate_type: type[A]) -> None:
+        self._uow = unit_of_work
+        self._type = aggregate_type
+
+    async def get(self, aggregate_id: str) -> A:
+        """The aggregate with ``aggregate_id``; raises ``NotFound`` if there is none."""
+        aggregate = await self._uow._get(self._type, aggregate_id)
+        if aggregate is None:
+            raise NotFound(self._type.aggregate_type, aggregate_id)
+        return aggregate
+
+    async def find(self, aggregate_id: str) -> A | None:
+        """The aggregate with ``aggregate_id``, or None if there is none."""
+        return await self._uow._get(self._type, aggregate_id)
+
+    def add(self, aggregate: A) -> None:
+        """Track a new aggregate, inserted on commit (``ConcurrencyError`` if its id exists)."""
+        self._uow._add(aggregate)
+
+    def remove(self, aggregate: A) -> None:
+        """Delete a loaded aggregate on commit; its recorded events are still committed."""
+        self._uow._remove(aggregate)
