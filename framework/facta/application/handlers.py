@@ -26,19 +26,11 @@ R = TypeVar("R")
 class CommandHandler(ABC, Generic[C, R]):
     """Handles one command type: loads aggregates, calls their methods, returns R.
 
+    Declare it for its command and result:
+    ``class ConfirmOrderHandler(CommandHandler[ConfirmOrder, None])``.
     The command's unit of work is committed when ``handle`` returns and rolled back when
     it raises, so a handler needs no persistence boilerplate. Dependencies are declared
     as typed ``__init__`` parameters and are resolved for each operation.
-
-    ```python
-    class ConfirmOrderHandler(CommandHandler[ConfirmOrder, None]):
-        def __init__(self, uow: UnitOfWork) -> None:
-            self.orders = uow.repository(Order)
-
-        async def handle(self, command: ConfirmOrder) -> None:
-            order = await self.orders.get(command.order_id)
-            order.confirm()
-    ```
     """
 
     @abstractmethod

@@ -104,13 +104,6 @@ class Mediator:
             parent.correlation_id if parent is not None else event.event_id
         )
         chain = (*parent.chain, event.event_type) if parent is not None else (event.event_type,)
-        context = OperationContext(
-            message=event,
-            message_id=event.event_id,
-            correlation_id=correlation_id,
-            causation_id=event.causation_id,
-            chain=chain,
-        )
         behaviors = self._pipelines.events
         succeeded: list[str] = []
         failures: list[HandlerFailure] = []
@@ -118,6 +111,14 @@ class Mediator:
             factory = self._factory(handler_type)
             if only is not None and factory.name not in only:
                 continue
+            context = OperationContext(
+                message=event,
+                message_id=event.event_id,
+                correlation_id=correlation_id,
+                causation_id=event.causation_id,
+                chain=chain,
+                handler=factory.name,
+            )
             token = self._scope.enter(context)
             try:
                 handler = factory.create(self._container)
@@ -161,6 +162,7 @@ class Mediator:
                 if parent is not None
                 else (message_type.__name__,)
             ),
+            handler=factory.name,
         )
         token = self._scope.enter(context)
         try:

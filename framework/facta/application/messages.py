@@ -24,12 +24,8 @@ class Command(Message, Generic[R]):
     """A request to change the state of the application, answered with a result of type R.
 
     Name it in the imperative (``ConfirmOrder``) and declare its inputs as typed fields;
-    it is validated when it is built. Exactly one ``CommandHandler`` handles it.
-
-    ```python
-    class ConfirmOrder(Command[None]):
-        order_id: str
-    ```
+    it is validated when it is built, e.g. ``class ConfirmOrder(Command[None])`` with an
+    ``order_id: str`` field. Exactly one ``CommandHandler`` handles it.
     """
 
 

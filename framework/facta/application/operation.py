@@ -29,7 +29,8 @@ class OperationContext:
 
     ``correlation_id`` is shared by every message of a chain (from the command that
     started it); ``causation_id`` is the id of the message that caused this one;
-    ``chain`` names the messages from the first to this one, for diagnostics.
+    ``chain`` names the messages from the first to this one, for diagnostics;
+    ``handler`` names the handler class the operation runs (empty for a manual operation).
     """
 
     message: object
@@ -37,6 +38,7 @@ class OperationContext:
     correlation_id: UUID
     causation_id: UUID | None
     chain: tuple[str, ...]
+    handler: str = ""
 
     @property
     def depth(self) -> int:

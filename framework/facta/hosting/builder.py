@@ -1,15 +1,4 @@
-"""The application builder: the one place where an application is composed.
-
-```python
-app = (
-    ApplicationBuilder()
-    .scan("pizzeria")                        # handlers and events, found by module
-    .use_persistence(InMemoryPersistence())  # or a database back-end
-    .add_module(PizzeriaModule())            # your own injector bindings
-    .build()
-)
-```
-"""
+"""The application builder: the one place where an application is composed."""
 
 from __future__ import annotations
 

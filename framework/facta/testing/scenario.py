@@ -1,9 +1,6 @@
 """Given/when/then for aggregates and applications: tests that read as specifications.
 
-```python
-def test_a_pending_order_can_be_confirmed() -> None:
-    given(pending_order()).when(lambda order: order.confirm("mario")).then(OrderConfirmed)
-```
+For example ``given(pending_order()).when(lambda o: o.confirm("mario")).then(OrderConfirmed)``.
 
 ``then`` compares the events recorded by the ``when`` step, in order: an event class
 matches any event of that class, an event instance matches an event of its class with
