@@ -26,6 +26,24 @@ def new_id() -> str:
     return str(uuid4())
 
 
+class _History:
+    """The bookkeeping of an aggregate root, kept in one slot for speed."""
+
+    __slots__ = ("events", "order", "version")
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.events: list[DomainEvent] = []
+        self.order: list[int] = []
+
+
+def _history(aggregate: AggregateRoot) -> _History:
+    private = aggregate.__pydantic_private__
+    assert private is not None
+    history: _History = private["_history"]
+    return history
+
+
 class AggregateRoot(Entity):
     """The root of an aggregate: the only object of it that the outside world may hold.
 
@@ -42,9 +60,7 @@ class AggregateRoot(Entity):
 
     aggregate_type: ClassVar[str] = "AggregateRoot"
 
-    _version: int = PrivateAttr(default=0)
-    _uncommitted: list[DomainEvent] = PrivateAttr(default_factory=list)
-    _order: list[int] = PrivateAttr(default_factory=list)
+    _history: _History = PrivateAttr(default_factory=_History)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -55,26 +71,24 @@ class AggregateRoot(Entity):
     @property
     def version(self) -> int:
         """The version this aggregate had when it was loaded or last committed (0 if new)."""
-        return self._version
+        return _history(self).version
 
     @property
     def uncommitted_events(self) -> tuple[DomainEvent, ...]:
         """The events recorded since the last commit, in the order they were recorded."""
-        return tuple(self._uncommitted)
+        return tuple(_history(self).events)
 
     def record(self, event: E) -> E:
         """Record ``event`` as having happened to this aggregate and return it.
 
         The returned event carries this aggregate's id and the version it produced.
         """
-        stamped = event.model_copy(
-            update={
-                "aggregate_id": self.id,
-                "aggregate_version": self._version + len(self._uncommitted) + 1,
-            }
+        history = _history(self)
+        stamped = event.with_metadata(
+            aggregate_id=self.id, aggregate_version=history.version + len(history.events) + 1
         )
-        self._uncommitted.append(stamped)
-        self._order.append(next(_recording_order))
+        history.events.append(stamped)
+        history.order.append(next(_recording_order))
         return stamped
 
     def uncommitted_records(self) -> list[tuple[int, DomainEvent]]:
@@ -83,20 +97,23 @@ class AggregateRoot(Entity):
         Units of work use it to dispatch the events of several aggregates in the order
         they were recorded.
         """
-        return list(zip(self._order, self._uncommitted, strict=True))
+        history = _history(self)
+        return list(zip(history.order, history.events, strict=True))
 
     def next_version(self) -> int:
         """The version this aggregate will have once its pending changes are committed."""
-        return self._version + max(1, len(self._uncommitted))
+        history = _history(self)
+        return history.version + max(1, len(history.events))
 
     def mark_committed(self, version: int) -> None:
         """Forget the uncommitted events: they were stored, and the aggregate is at ``version``.
 
         Called by units of work after a successful commit; application code never needs it.
         """
-        self._uncommitted.clear()
-        self._order.clear()
-        self._version = version
+        history = _history(self)
+        history.events.clear()
+        history.order.clear()
+        history.version = version
 
     def snapshot(self) -> dict[str, Any]:
         """The aggregate's state as JSON-compatible values, without version or events."""
@@ -106,12 +123,12 @@ class AggregateRoot(Entity):
     def restore(cls, state: Mapping[str, Any], version: int) -> Self:
         """Rebuild an aggregate from a stored ``snapshot()`` at the given ``version``."""
         aggregate = cls.model_validate(state)
-        aggregate._version = version
+        _history(aggregate).version = version
         return aggregate
 
     @classmethod
     def restore_json(cls, state_json: str | bytes, version: int) -> Self:
         """Rebuild an aggregate from its state as JSON text at the given ``version``."""
         aggregate = cls.model_validate_json(state_json)
-        aggregate._version = version
+        _history(aggregate).version = version
         return aggregate

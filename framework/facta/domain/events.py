@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -66,6 +66,21 @@ class DomainEvent(BaseModel):
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
+
+    def with_metadata(self, **metadata: Any) -> Self:
+        """A copy of this event with metadata fields (ids, version) filled in.
+
+        facta calls it when an event is recorded and committed. The values are not
+        validated again: pass only metadata fields, with their declared types.
+        """
+        clone = object.__new__(type(self))
+        object.__setattr__(clone, "__dict__", {**self.__dict__, **metadata})
+        object.__setattr__(
+            clone, "__pydantic_fields_set__", self.__pydantic_fields_set__ | metadata.keys()
+        )
+        object.__setattr__(clone, "__pydantic_extra__", None)
+        object.__setattr__(clone, "__pydantic_private__", None)
+        return clone
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields, without the metadata, as JSON-compatible values."""

@@ -38,8 +38,11 @@ class EventFlow:
             raise EventStormError(
                 (*context.chain, *(event.event_type for event in events)), self._max_event_depth
             )
-        stamp = {"correlation_id": context.correlation_id, "causation_id": context.message_id}
-        return [event.model_copy(update=stamp) for event in events]
+        correlation_id, causation_id = context.correlation_id, context.message_id
+        return [
+            event.with_metadata(correlation_id=correlation_id, causation_id=causation_id)
+            for event in events
+        ]
 
     async def dispatch(self, events: Sequence[DomainEvent]) -> None:
         """Run the handlers of each committed event, in order.
