@@ -7,7 +7,7 @@ look-up per parameter and no introspection.
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import injector
@@ -20,16 +20,30 @@ __all__ = ["Constructor", "FactoryProvider"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Constructor(Generic[T]):
-    """Builds instances of one class, resolving its ``__init__`` parameters by type."""
+    """Builds instances of one class, resolving its ``__init__`` parameters by type.
 
-    cls: type[T]
-    name: str
-    dependencies: tuple[tuple[str, Any], ...]
+    The parameters are read when the constructor is made; how to resolve each of them in
+    ``container`` (its binding and scope) is worked out on the first ``create`` and kept,
+    since an application's bindings do not change once it is built.
+    """
+
+    __slots__ = ("_resolvers", "cls", "container", "dependencies", "name")
+
+    def __init__(
+        self,
+        target: type[T],
+        container: injector.Injector,
+        dependencies: tuple[tuple[str, Any], ...],
+    ) -> None:
+        self.cls = target
+        self.container = container
+        self.name = handler_name(target)
+        self.dependencies = dependencies
+        self._resolvers: tuple[tuple[str, Callable[[], Any]], ...] | None = None
 
     @classmethod
-    def of(cls, target: type[T]) -> Constructor[T]:
+    def of(cls, target: type[T], container: injector.Injector) -> Constructor[T]:
         """Read the dependencies of ``target`` from its constructor's type hints."""
         init = target.__init__
         dependencies: tuple[tuple[str, Any], ...] = ()
@@ -43,19 +57,41 @@ class Constructor(Generic[T]):
                 ) from error
             hints.pop("return", None)
             dependencies = tuple(hints.items())
-        return cls(target, handler_name(target), dependencies)
+        return cls(target, container, dependencies)
 
-    def create(self, container: injector.Injector) -> T:
-        """A new instance, its dependencies taken from ``container``."""
+    def create(self) -> T:
+        """A new instance, its dependencies taken from the container."""
         if not self.dependencies:
             return self.cls()
-        return self.cls(**{name: container.get(interface) for name, interface in self.dependencies})
+        resolvers = self._resolvers
+        if resolvers is None:
+            resolvers = self._resolvers = tuple(
+                (name, _resolver(self.container, interface))
+                for name, interface in self.dependencies
+            )
+        return self.cls(**{name: resolve() for name, resolve in resolvers})
+
+
+def _resolver(container: injector.Injector, interface: Any) -> Callable[[], Any]:
+    """What ``container.get(interface)`` does, with the binding look-ups done once."""
+    binding, binder = container.binder.get_binding(interface)
+    scope = binding.scope
+    if isinstance(scope, injector.ScopeDecorator):
+        scope = scope.scope
+    scope_binding, _ = binder.get_binding(scope)
+    scope_instance: injector.Scope = scope_binding.provider.get(container)
+    provider = binding.provider
+
+    def resolve() -> Any:
+        return scope_instance.get(interface, provider).get(container)
+
+    return resolve
 
 
 class FactoryProvider(injector.Provider[T]):
     """An injector provider that calls ``build(container)``: no introspection per call."""
 
-    def __init__(self, build: typing.Callable[[injector.Injector], T]) -> None:
+    def __init__(self, build: Callable[[injector.Injector], T]) -> None:
         self._build = build
 
     def get(self, injector: injector.Injector) -> T:

@@ -104,10 +104,13 @@ class Mediator:
             parent.correlation_id if parent is not None else event.event_id
         )
         chain = (*parent.chain, event.event_type) if parent is not None else (event.event_type,)
+        handlers = self._registry.event_handlers(type(event))
+        if not handlers:
+            return DispatchReport(event, (), ())
         behaviors = self._pipelines.events
         succeeded: list[str] = []
         failures: list[HandlerFailure] = []
-        for handler_type in self._registry.event_handlers(type(event)):
+        for handler_type in handlers:
             factory = self._factory(handler_type)
             if only is not None and factory.name not in only:
                 continue
@@ -121,7 +124,7 @@ class Mediator:
             )
             token = self._scope.enter(context)
             try:
-                handler = factory.create(self._container)
+                handler = factory.create()
                 await run_pipeline(behaviors, event, context, _terminal(handler, event))
             except Exception as error:
                 failures.append(HandlerFailure(factory.name, error))
@@ -166,7 +169,7 @@ class Mediator:
         )
         token = self._scope.enter(context)
         try:
-            handler = factory.create(self._container)
+            handler = factory.create()
             return await run_pipeline(
                 self._pipelines.for_kind(kind), message, context, _terminal(handler, message)
             )
@@ -176,7 +179,7 @@ class Mediator:
     def _factory(self, handler_type: type[Any]) -> Constructor[Any]:
         factory = self._factories.get(handler_type)
         if factory is None:
-            factory = self._factories[handler_type] = Constructor.of(handler_type)
+            factory = self._factories[handler_type] = Constructor.of(handler_type, self._container)
         return factory
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 import injector
@@ -23,9 +23,8 @@ __all__ = ["AsyncClosable", "OperationContext", "OperationScope", "operation_sco
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class OperationContext:
-    """What is known about the message an operation handles.
+class OperationContext(NamedTuple):
+    """What is known about the message an operation handles (immutable).
 
     ``correlation_id`` is shared by every message of a chain (from the command that
     started it); ``causation_id`` is the id of the message that caused this one;
@@ -76,6 +75,8 @@ class OperationScope(injector.Scope):
         try:
             return operation.providers[key]
         except KeyError:
+            if key is OperationContext:
+                return injector.InstanceProvider(operation.context)
             instance = provider.get(self.injector)
             operation.instances.append(instance)
             cached: injector.Provider[T] = injector.InstanceProvider(instance)
@@ -98,9 +99,7 @@ class OperationScope(injector.Scope):
 
     def enter(self, context: OperationContext) -> Token[_Operation | None]:
         """Start an operation for ``context``; pair with ``exit`` in a ``finally``."""
-        operation = _Operation(context)
-        operation.providers[OperationContext] = injector.InstanceProvider(context)
-        return self._current.set(operation)
+        return self._current.set(_Operation(context))
 
     async def exit(self, token: Token[_Operation | None]) -> None:
         """End the operation started by ``enter``, closing what it created, newest first."""

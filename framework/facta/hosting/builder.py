@@ -13,12 +13,14 @@ from facta.application import (
     LoggingBehavior,
     Mediator,
     MessageKind,
+    OperationContext,
     OperationScope,
     PipelineBehavior,
     Pipelines,
     ValidationBehavior,
 )
-from facta.application.dependencies import Constructor
+from facta.application.dependencies import Constructor, FactoryProvider
+from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService
 from facta.persistence import EventFlow, InMemoryPersistence, TransactionBehavior
@@ -101,6 +103,8 @@ class ApplicationBuilder:
 
         def configure(binder: injector.Binder) -> None:
             binder.bind(HandlerRegistry, to=registry)
+            # entering an operation puts its context in the scope; this binding routes to it
+            binder.bind(OperationContext, to=FactoryProvider(_no_context), scope=OperationScope)
 
         container = injector.Injector(
             [configure, self._persistence, *self._modules], auto_bind=True
@@ -109,7 +113,7 @@ class ApplicationBuilder:
         mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(EventFlow, to=EventFlow(mediator, scope, self._max_event_depth))
-        services = [Constructor.of(service).create(container) for service in self._services]
+        services = [Constructor.of(service, container).create() for service in self._services]
         return Application(container, registry, mediator, services)
 
     def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:
@@ -121,7 +125,7 @@ class ApplicationBuilder:
             behavior = (
                 spec
                 if isinstance(spec, PipelineBehavior)
-                else Constructor.of(spec).create(container)
+                else Constructor.of(spec, container).create()
             )
             for kind in kinds:
                 custom[kind].append(behavior)
@@ -135,3 +139,7 @@ class ApplicationBuilder:
             queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
             events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
         )
+
+
+def _no_context(container: injector.Injector) -> OperationContext:
+    raise OutsideOperation(OperationContext)
