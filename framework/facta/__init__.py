@@ -22,6 +22,7 @@ from facta.application import (
 )
 from facta.domain import AggregateRoot, DomainEvent, Entity, ValueObject, new_id, utc_now
 from facta.errors import (
+    AlreadyDelivered,
     ConcurrencyError,
     ConfigurationError,
     DomainError,
@@ -39,16 +40,21 @@ from facta.errors import (
     PersistenceError,
 )
 from facta.hosting import Application, ApplicationBuilder, BackgroundService
+from facta.integration import OutboxRelay
 from facta.persistence import (
+    DeliverySettings,
     InMemoryPersistence,
     InMemoryStore,
     InMemoryUnitOfWork,
+    Outbox,
     Repository,
+    RetryPolicy,
     UnitOfWork,
 )
 
 __all__ = [
     "AggregateRoot",
+    "AlreadyDelivered",
     "Application",
     "ApplicationBuilder",
     "BackgroundService",
@@ -56,6 +62,7 @@ __all__ = [
     "CommandHandler",
     "ConcurrencyError",
     "ConfigurationError",
+    "DeliverySettings",
     "DispatchReport",
     "DomainError",
     "DomainEvent",
@@ -78,12 +85,15 @@ __all__ = [
     "NextStep",
     "NotFound",
     "OperationContext",
+    "Outbox",
+    "OutboxRelay",
     "OutsideOperation",
     "PersistenceError",
     "PipelineBehavior",
     "Query",
     "QueryHandler",
     "Repository",
+    "RetryPolicy",
     "UnitOfWork",
     "ValueObject",
     "new_id",

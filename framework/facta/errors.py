@@ -11,7 +11,8 @@ FactaError                      root of everything facta raises
 │   └── MissingExtra            an optional dependency is not installed
 ├── PersistenceError            storing or loading failed
 │   ├── NotFound                no aggregate with that type and id
-│   └── ConcurrencyError        another writer changed the aggregate first
+│   ├── ConcurrencyError        another writer changed the aggregate first
+│   └── AlreadyDelivered        a handler's success with an event was already recorded
 ├── EventHandlingError          one or more domain event handlers failed
 └── EventStormError             a chain of events kept triggering itself
 ```
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AlreadyDelivered",
     "ConcurrencyError",
     "ConfigurationError",
     "DomainError",
@@ -169,6 +171,21 @@ class ConcurrencyError(PersistenceError):
         super().__init__(
             f"{aggregate_type} {aggregate_id!r} {what}: another writer changed it first; "
             f"nothing was committed, reload it and retry"
+        )
+
+
+class AlreadyDelivered(PersistenceError):
+    """A handler's success with an event was already recorded; this run was rolled back.
+
+    It happens when a handler runs twice for one event (a relay retry racing the first
+    run): the second run's writes are discarded, so the handler's effect happens once.
+    """
+
+    def __init__(self, event_id: str, handler: str) -> None:
+        self.event_id = event_id
+        self.handler = handler
+        super().__init__(
+            f"{handler} already handled event {event_id}; this run's writes were discarded"
         )
 
 

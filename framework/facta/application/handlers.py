@@ -68,24 +68,36 @@ def handler_name(handler_type: type[object]) -> str:
 
 
 def handled_message_type(handler_type: type[object]) -> type[object]:
-    """The message class a handler class was declared for, read from its generic base.
+    """The message class a handler class was declared for, read from its generic bases.
 
-    Raises ``ConfigurationError`` when the handler does not name a concrete class, e.g.
-    ``class H(CommandHandler)`` without type arguments.
+    Type variables are followed through intermediate generic classes, so
+    ``class Audited(CommandHandler[C, None])`` then ``class H(Audited[PlaceOrder])`` handles
+    ``PlaceOrder``. Raises ``ConfigurationError`` when no concrete class is named.
     """
-    for klass in handler_type.__mro__:
-        for base in getattr(klass, "__orig_bases__", ()):
-            origin = get_origin(base)
-            if origin in _HANDLER_BASES:
-                message_type = get_args(base)[0]
-                if isinstance(message_type, type):
-                    return message_type
-                origin_type = get_origin(message_type)
-                if isinstance(origin_type, type):
-                    return origin_type
-                break
-    raise ConfigurationError(
-        f"{handler_name(handler_type)} does not say what it handles: declare it as "
-        f"`class {handler_type.__name__}(CommandHandler[MyCommand, Result])` "
-        f"(or QueryHandler[...] / DomainEventHandler[...]) with a concrete message class"
-    )
+    found = _declared_message(handler_type, {})
+    if found is None:
+        raise ConfigurationError(
+            f"{handler_name(handler_type)} does not say what it handles: declare it as "
+            f"`class {handler_type.__name__}(CommandHandler[MyCommand, Result])` "
+            f"(or QueryHandler[...] / DomainEventHandler[...]) with a concrete message class"
+        )
+    return found
+
+
+def _declared_message(klass: type[object], bound: dict[object, object]) -> type[object] | None:
+    for base in klass.__dict__.get("__orig_bases__", klass.__bases__):
+        origin = get_origin(base) or base
+        args = [bound.get(arg, arg) if isinstance(arg, TypeVar) else arg for arg in get_args(base)]
+        if origin in _HANDLER_BASES:
+            message = args[0] if args else None
+            if isinstance(message, type):
+                return message
+            message_origin = get_origin(message)
+            if isinstance(message_origin, type):
+                return message_origin
+        elif isinstance(origin, type) and issubclass(origin, _HANDLER_BASES):
+            parameters = getattr(origin, "__parameters__", ())
+            found = _declared_message(origin, dict(zip(parameters, args, strict=False)))
+            if found is not None:
+                return found
+    return None

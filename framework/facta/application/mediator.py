@@ -92,12 +92,13 @@ class Mediator:
         (await self.dispatch(event)).raise_for_failures()
 
     async def dispatch(
-        self, event: DomainEvent, only: Collection[str] | None = None
+        self, event: DomainEvent, only: Collection[str] | None = None, *, durable: bool = False
     ) -> DispatchReport:
         """Run the handlers of ``event`` (or those named in ``only``) and report each outcome.
 
         Unlike ``publish`` this never raises for a failed handler: failures are logged at
-        ERROR and returned, for callers that record them (the outbox relay).
+        ERROR and returned, for callers that record them. ``durable`` is for events from
+        the outbox: each handler's success is then recorded with its writes.
         """
         parent = self._scope.context
         correlation_id = event.correlation_id or (
@@ -121,6 +122,7 @@ class Mediator:
                 causation_id=event.causation_id,
                 chain=chain,
                 handler=factory.name,
+                durable=durable,
             )
             token = self._scope.enter(context)
             try:

@@ -29,7 +29,9 @@ class OperationContext(NamedTuple):
     ``correlation_id`` is shared by every message of a chain (from the command that
     started it); ``causation_id`` is the id of the message that caused this one;
     ``chain`` names the messages from the first to this one, for diagnostics;
-    ``handler`` names the handler class the operation runs (empty for a manual operation).
+    ``handler`` names the handler class the operation runs (empty for a manual operation);
+    ``durable`` is true when the event came from the outbox, so the handler's success is
+    recorded with its writes.
     """
 
     message: object
@@ -38,6 +40,7 @@ class OperationContext(NamedTuple):
     causation_id: UUID | None
     chain: tuple[str, ...]
     handler: str = ""
+    durable: bool = False
 
     @property
     def depth(self) -> int:

@@ -23,7 +23,13 @@ from facta.application.dependencies import Constructor, FactoryProvider
 from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService
-from facta.persistence import EventFlow, InMemoryPersistence, TransactionBehavior
+from facta.persistence import (
+    DeliverySettings,
+    EventFlow,
+    InMemoryPersistence,
+    Outbox,
+    TransactionBehavior,
+)
 
 __all__ = ["ApplicationBuilder"]
 
@@ -52,6 +58,7 @@ class ApplicationBuilder:
         self._behaviors: list[tuple[BehaviorSpec, frozenset[MessageKind]]] = []
         self._services: list[type[BackgroundService]] = []
         self._max_event_depth = DEFAULT_MAX_EVENT_DEPTH
+        self._delivery = DeliverySettings()
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -93,6 +100,11 @@ class ApplicationBuilder:
         self._max_event_depth = depth
         return self
 
+    def delivery(self, settings: DeliverySettings) -> Self:
+        """How committed events reach their handlers: grace period, retries, relay batches."""
+        self._delivery = settings
+        return self
+
     def build(self) -> Application:
         """Compose the application: discover handlers, wire the container, build pipelines."""
         registry = HandlerRegistry()
@@ -112,8 +124,17 @@ class ApplicationBuilder:
         scope = container.get(OperationScope)
         mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
         container.binder.bind(Mediator, to=mediator)
-        container.binder.bind(EventFlow, to=EventFlow(mediator, scope, self._max_event_depth))
-        services = [Constructor.of(service, container).create() for service in self._services]
+        container.binder.bind(DeliverySettings, to=self._delivery)
+        outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
+        container.binder.bind(
+            EventFlow,
+            to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
+        )
+        services: list[BackgroundService] = []
+        for service_type in self._services:
+            service = Constructor.of(service_type, container).create()
+            container.binder.bind(service_type, to=service)  # app.get() finds this instance
+            services.append(service)
         return Application(container, registry, mediator, services)
 
     def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:

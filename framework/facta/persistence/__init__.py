@@ -1,15 +1,34 @@
-"""The persistence layer: the unit of work and repository contracts and their back-ends.
+"""The persistence layer: the unit of work and repository contracts, the outbox, back-ends.
 
 The in-memory back-end lives here; database back-ends live in their own subpackages and
 are installed through extras.
 """
 
 from facta.persistence.event_flow import EventFlow
-from facta.persistence.in_memory import InMemoryPersistence, InMemoryStore, InMemoryUnitOfWork
+from facta.persistence.in_memory import (
+    InMemoryOutbox,
+    InMemoryPersistence,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+)
+from facta.persistence.outbox import (
+    DeliveryRecord,
+    DeliverySettings,
+    DeliveryStatus,
+    Outbox,
+    OutboxEntry,
+    OutboxStats,
+    PendingEvent,
+    Receipt,
+    RetryPolicy,
+    describe_error,
+    next_attempt,
+)
 from facta.persistence.transaction import TransactionBehavior
 from facta.persistence.unit_of_work import (
     Change,
     ChangeKind,
+    Commit,
     Repository,
     StoredState,
     UnitOfWork,
@@ -18,12 +37,25 @@ from facta.persistence.unit_of_work import (
 __all__ = [
     "Change",
     "ChangeKind",
+    "Commit",
+    "DeliveryRecord",
+    "DeliverySettings",
+    "DeliveryStatus",
     "EventFlow",
+    "InMemoryOutbox",
     "InMemoryPersistence",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "Outbox",
+    "OutboxEntry",
+    "OutboxStats",
+    "PendingEvent",
+    "Receipt",
     "Repository",
+    "RetryPolicy",
     "StoredState",
     "TransactionBehavior",
     "UnitOfWork",
+    "describe_error",
+    "next_attempt",
 ]

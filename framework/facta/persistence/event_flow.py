@@ -1,19 +1,26 @@
 """The event flow: how committed events leave a unit of work.
 
 Before the write, it stamps each event with its correlation and causation ids from the
-current operation, and stops event storms; after the write, it dispatches the events to
-their handlers through the mediator, in order.
+current operation, stops event storms, and says which events no handler needs. After the
+write, it dispatches the events to their handlers in order (the fast path) and records
+the outcome in the outbox: delivered, or failed and due again later. Whatever the fast path
+does not finish (a failure, a crash) the relay finishes from the outbox.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from uuid import UUID
 
-from facta.application import Mediator, OperationScope
-from facta.domain import DomainEvent
+from facta.application import HandlerRegistry, Mediator, OperationScope
+from facta.domain import DomainEvent, utc_now
 from facta.errors import EventStormError
+from facta.persistence.outbox import DeliverySettings, Outbox, OutboxEntry
 
 __all__ = ["EventFlow"]
+
+_log = logging.getLogger("facta.outbox")
 
 
 class EventFlow:
@@ -24,31 +31,79 @@ class EventFlow:
     ``EventStormError`` before it writes anything.
     """
 
-    def __init__(self, mediator: Mediator, scope: OperationScope, max_event_depth: int) -> None:
+    def __init__(
+        self,
+        mediator: Mediator,
+        scope: OperationScope,
+        outbox: Outbox,
+        settings: DeliverySettings,
+        max_event_depth: int,
+    ) -> None:
         self._mediator = mediator
+        self._registry: HandlerRegistry = mediator.registry
         self._scope = scope
+        self._outbox = outbox
+        self._settings = settings
         self._max_event_depth = max_event_depth
 
-    def prepare(self, events: Sequence[DomainEvent]) -> list[DomainEvent]:
-        """The events to commit, carrying the correlation and causation of this operation."""
+    def prepare(self, events: Sequence[DomainEvent]) -> list[OutboxEntry]:
+        """The outbox entries for ``events``, stamped with this operation's ids."""
+        if not events:
+            return []
         context = self._scope.context
-        if context is None or not events:
-            return list(events)
-        if context.depth >= self._max_event_depth:
-            raise EventStormError(
-                (*context.chain, *(event.event_type for event in events)), self._max_event_depth
-            )
-        correlation_id, causation_id = context.correlation_id, context.message_id
-        return [
-            event.with_metadata(correlation_id=correlation_id, causation_id=causation_id)
-            for event in events
-        ]
-
-    async def dispatch(self, events: Sequence[DomainEvent]) -> None:
-        """Run the handlers of each committed event, in order.
-
-        A failed handler is logged by the mediator and does not stop the others or the
-        following events: the commit that produced the events has already succeeded.
-        """
+        if context is not None:
+            if context.depth >= self._max_event_depth:
+                raise EventStormError(
+                    (*context.chain, *(event.event_type for event in events)),
+                    self._max_event_depth,
+                )
+            correlation_id, causation_id = context.correlation_id, context.message_id
+            events = [
+                event.with_metadata(correlation_id=correlation_id, causation_id=causation_id)
+                for event in events
+            ]
+        available_at = utc_now() + self._settings.grace
+        registry = self._registry
+        entries: list[OutboxEntry] = []
         for event in events:
-            await self._mediator.dispatch(event)
+            event_type = type(event)
+            registry.add_event_type(event_type)
+            entries.append(
+                OutboxEntry(event, not registry.event_handlers(event_type), available_at)
+            )
+        return entries
+
+    async def dispatch(self, entries: Sequence[OutboxEntry]) -> None:
+        """Run the handlers of each committed event, in order, and record the outcome.
+
+        Nothing here raises: the commit that produced the events has succeeded, and what
+        fails is recorded for the relay to retry (or, if even that fails, left for the
+        relay to find once the grace period is over).
+        """
+        delivered: list[UUID] = []
+        for entry in entries:
+            if entry.delivered:
+                continue
+            event = entry.event
+            try:
+                report = await self._mediator.dispatch(event, durable=True)
+                if report.ok:
+                    delivered.append(event.event_id)
+                else:
+                    await self._outbox.record_failures(
+                        event,
+                        self._mediator.handler_names(type(event)),
+                        report.failures,
+                        self._settings.retry,
+                    )
+            except Exception:
+                _log.exception(
+                    "could not record the delivery of %s %s; the relay will retry it",
+                    event.event_type,
+                    event.event_id,
+                )
+        if delivered:
+            try:
+                await self._outbox.complete(delivered)
+            except Exception:
+                _log.exception("could not mark %d delivered events", len(delivered))

@@ -8,34 +8,70 @@ in the docs and for prototyping.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import injector
 
 from facta.application import OperationScope
 from facta.application.dependencies import FactoryProvider
-from facta.domain import AggregateRoot, DomainEvent
-from facta.errors import ConcurrencyError
+from facta.domain import AggregateRoot, DomainEvent, utc_now
+from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure
 from facta.persistence.event_flow import EventFlow
-from facta.persistence.unit_of_work import Change, ChangeKind, StoredState, UnitOfWork
+from facta.persistence.outbox import (
+    DeliveryRecord,
+    DeliveryStatus,
+    Outbox,
+    OutboxStats,
+    PendingEvent,
+    RetryPolicy,
+    describe_error,
+    next_attempt,
+)
+from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
 
-__all__ = ["InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
+__all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
+
+
+@dataclass(slots=True)
+class _OutboxRow:
+    position: int
+    event: DomainEvent
+    available_at: datetime
+    delivered_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Delivery:
+    status: DeliveryStatus
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = None
+    updated_at: datetime = field(default_factory=utc_now)
 
 
 class InMemoryStore:
-    """The committed state of one application: aggregates and the log of committed events.
+    """The committed state of one application: aggregates, the outbox and the receipts.
 
-    One store belongs to one application; units of work read and write it.
+    One store belongs to one application (or, given to several, stands for one database
+    they share); units of work read and write it.
     """
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], StoredState] = {}
-        self._events: list[DomainEvent] = []
+        self._outbox: dict[UUID, _OutboxRow] = {}
+        self._undelivered: dict[UUID, _OutboxRow] = {}
+        self._deliveries: dict[UUID, dict[str, _Delivery]] = {}
+        self._positions = itertools.count(1)
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
-        """Every committed event, in commit order."""
-        return tuple(self._events)
+        """Every committed event still in the outbox, in commit order."""
+        return tuple(row.event for row in self._outbox.values())
 
     def state(self, aggregate_type: str, aggregate_id: str) -> StoredState | None:
         """The stored state of one aggregate, or None."""
@@ -45,8 +81,9 @@ class InMemoryStore:
         """The ids of every stored aggregate of a type."""
         return [key[1] for key in self._states if key[0] == aggregate_type]
 
-    def apply(self, changes: Sequence[Change], events: Sequence[DomainEvent]) -> None:
-        """Check every change's version, then apply them all; raise before applying any."""
+    def apply(self, commit: Commit) -> None:
+        """Check every version and the receipt, then apply it all; raise before applying any."""
+        changes = commit.changes
         for change in changes:
             stored = self._states.get((change.aggregate_type, change.aggregate_id))
             actual = 0 if stored is None else stored.version
@@ -54,13 +91,167 @@ class InMemoryStore:
                 raise ConcurrencyError(
                     change.aggregate_type, change.aggregate_id, change.expected_version, actual
                 )
+        receipt = commit.receipt
+        if receipt is not None:
+            delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
+            if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
+                raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
         for change in changes:
             key = (change.aggregate_type, change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
-        self._events.extend(events)
+        now = utc_now()
+        for entry in commit.entries:
+            row = _OutboxRow(next(self._positions), entry.event, entry.available_at)
+            self._outbox[entry.event.event_id] = row
+            if entry.delivered:
+                row.delivered_at = now
+            else:
+                self._undelivered[entry.event.event_id] = row
+        if receipt is not None:
+            handlers = self._deliveries.setdefault(receipt.event_id, {})
+            handlers[receipt.handler] = _Delivery(DeliveryStatus.DONE, updated_at=now)
+
+    def deliver(self, row: _OutboxRow, now: datetime) -> None:
+        """Mark one outbox row delivered."""
+        row.delivered_at, row.locked_until = now, None
+        self._undelivered.pop(row.event.event_id, None)
+
+
+class InMemoryOutbox(Outbox):
+    """The outbox of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
+        now = utc_now()
+        claimed: list[PendingEvent] = []
+        for row in self._store._undelivered.values():
+            if len(claimed) >= limit:
+                break
+            if row.available_at > now or (row.locked_until is not None and row.locked_until > now):
+                continue
+            row.locked_until = now + lease
+            claimed.append(self._pending(row))
+        return claimed
+
+    async def complete(self, event_ids: Sequence[UUID]) -> None:
+        now = utc_now()
+        for event_id in event_ids:
+            row = self._store._outbox.get(event_id)
+            if row is not None:
+                self._store.deliver(row, now)
+
+    async def record_failures(
+        self,
+        event: DomainEvent,
+        handlers: Sequence[str],
+        failures: Sequence[HandlerFailure],
+        policy: RetryPolicy,
+    ) -> None:
+        now = utc_now()
+        deliveries = self._store._deliveries.setdefault(event.event_id, {})
+        for failure in failures:
+            delivery = deliveries.setdefault(failure.handler, _Delivery(DeliveryStatus.FAILED))
+            if delivery.status is not DeliveryStatus.FAILED:
+                continue  # done or dead already: a late duplicate changes nothing
+            delivery.attempts += 1
+            delivery.last_error = describe_error(failure.error)
+            delivery.updated_at = now
+            if delivery.attempts >= policy.max_attempts:
+                delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+            else:
+                delivery.next_attempt_at = now + policy.delay(delivery.attempts)
+        row = self._store._outbox.get(event.event_id)
+        if row is None:
+            return
+        due = next_attempt(
+            handlers,
+            {name: (d.status, d.next_attempt_at) for name, d in deliveries.items()},
+            now,
+        )
+        if due is None:
+            self._store.deliver(row, now)
+        else:
+            row.available_at, row.locked_until = due, None
+
+    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+        rows = list(self._store._undelivered.values())[:limit]
+        return [self._pending(row) for row in rows]
+
+    async def deliveries(
+        self, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[DeliveryRecord]:
+        records: list[DeliveryRecord] = []
+        for event_id, handlers in self._store._deliveries.items():
+            row = self._store._outbox.get(event_id)
+            for handler, delivery in handlers.items():
+                if status is not None and delivery.status is not status:
+                    continue
+                records.append(
+                    DeliveryRecord(
+                        event_id=event_id,
+                        event_type=row.event.event_type if row else "",
+                        aggregate_id=row.event.aggregate_id if row else "",
+                        handler=handler,
+                        status=delivery.status,
+                        attempts=delivery.attempts,
+                        last_error=delivery.last_error,
+                        next_attempt_at=delivery.next_attempt_at,
+                        updated_at=delivery.updated_at,
+                    )
+                )
+        records.sort(key=lambda record: record.updated_at, reverse=True)
+        return records[:limit]
+
+    async def replay(self, event_id: UUID | None = None, handler: str | None = None) -> int:
+        now = utc_now()
+        revived = 0
+        for delivered_event, handlers in self._store._deliveries.items():
+            if event_id is not None and delivered_event != event_id:
+                continue
+            for name, delivery in list(handlers.items()):
+                if delivery.status is not DeliveryStatus.DEAD or handler not in (None, name):
+                    continue
+                del handlers[name]
+                revived += 1
+                row = self._store._outbox.get(delivered_event)
+                if row is not None:
+                    row.delivered_at, row.available_at, row.locked_until = None, now, None
+                    self._store._undelivered[delivered_event] = row
+        return revived
+
+    async def prune(self, delivered_before: datetime) -> int:
+        doomed = [
+            event_id
+            for event_id, row in self._store._outbox.items()
+            if row.delivered_at is not None and row.delivered_at < delivered_before
+        ]
+        for event_id in doomed:
+            del self._store._outbox[event_id]
+            self._store._deliveries.pop(event_id, None)
+        return len(doomed)
+
+    async def stats(self) -> OutboxStats:
+        pending = len(self._store._undelivered)
+        dead = sum(
+            delivery.status is DeliveryStatus.DEAD
+            for handlers in self._store._deliveries.values()
+            for delivery in handlers.values()
+        )
+        return OutboxStats(len(self._store._outbox) - pending, pending, dead)
+
+    def _pending(self, row: _OutboxRow) -> PendingEvent:
+        handlers = self._store._deliveries.get(row.event.event_id, {})
+        settled = frozenset(
+            name
+            for name, delivery in handlers.items()
+            if delivery.status is not DeliveryStatus.FAILED
+        )
+        return PendingEvent(row.position, row.event, settled)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -75,8 +266,8 @@ class InMemoryUnitOfWork(UnitOfWork):
     ) -> StoredState | None:
         return self._store.state(aggregate_type.aggregate_type, aggregate_id)
 
-    async def write_changes(self, changes: Sequence[Change], events: Sequence[DomainEvent]) -> None:
-        self._store.apply(changes, events)
+    async def write_changes(self, commit: Commit) -> None:
+        self._store.apply(commit)
 
 
 class InMemoryPersistence(injector.Module):
@@ -99,4 +290,5 @@ class InMemoryPersistence(injector.Module):
             return InMemoryUnitOfWork(store, flows[0])
 
         binder.bind(InMemoryStore, to=store)
+        binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]

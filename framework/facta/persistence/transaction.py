@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from facta.application import NextStep, OperationContext, OperationScope, PipelineBehavior
+from facta.domain import DomainEvent
+from facta.persistence.outbox import Receipt
 from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["TransactionBehavior"]
@@ -11,9 +13,10 @@ __all__ = ["TransactionBehavior"]
 class TransactionBehavior(PipelineBehavior):
     """Commits the unit of work the handler used when it returns; rolls back when it raises.
 
-    A handler that never asked for a unit of work costs nothing here. The commit
+    A command handler that never asked for a unit of work costs nothing here. The commit
     dispatches the recorded events, so a command's ``send`` returns after its event
-    handlers ran.
+    handlers ran. For an event from the outbox, the handler's receipt is committed with
+    its writes (alone if it wrote nothing), so its success is recorded exactly once.
     """
 
     def __init__(self, scope: OperationScope) -> None:
@@ -30,6 +33,11 @@ class TransactionBehavior(PipelineBehavior):
                 await unit_of_work.rollback()
             raise
         unit_of_work = self._scope.peek(UnitOfWork)
-        if isinstance(unit_of_work, UnitOfWork):
+        if context.durable and isinstance(context.message, DomainEvent):
+            # the handler's success is recorded with its writes, or alone if it wrote nothing
+            if not isinstance(unit_of_work, UnitOfWork):
+                unit_of_work = self._scope.injector.get(UnitOfWork)  # type: ignore[type-abstract]
+            await unit_of_work.commit(receipt=Receipt(context.message.event_id, context.handler))
+        elif isinstance(unit_of_work, UnitOfWork):
             await unit_of_work.commit()
         return result

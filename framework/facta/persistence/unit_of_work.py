@@ -17,8 +17,9 @@ from typing import Any, Generic, TypeVar, cast
 from facta.domain import AggregateRoot, DomainEvent
 from facta.errors import ConfigurationError, NotFound
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.outbox import OutboxEntry, Receipt
 
-__all__ = ["Change", "ChangeKind", "Repository", "StoredState", "UnitOfWork"]
+__all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
 
 A = TypeVar("A", bound=AggregateRoot)
 
@@ -37,6 +38,20 @@ class StoredState:
 
     state_json: str
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Everything one unit of work writes in one transaction.
+
+    The aggregate ``changes``; the events, as outbox ``entries``; and, when the unit of
+    work belongs to an event handler's operation, the ``receipt`` of that handler's
+    success, which must be refused (``AlreadyDelivered``) if it was recorded before.
+    """
+
+    changes: Sequence[Change]
+    entries: Sequence[OutboxEntry]
+    receipt: Receipt | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,18 +122,19 @@ class UnitOfWork(ABC):
         pending.sort(key=lambda record: record[0])
         return [event for _, event in pending]
 
-    async def commit(self) -> None:
-        """Write every change and event atomically, then dispatch the events.
+    async def commit(self, *, receipt: Receipt | None = None) -> None:
+        """Write every change, event and the receipt atomically, then dispatch the events.
 
         Raises ``ConcurrencyError`` (and writes nothing) when another writer changed one of
         the aggregates first. Events are dispatched only after the write succeeded, in the
-        order they were recorded.
+        order they were recorded. ``receipt`` is for the transaction behavior of event
+        handlers: it records the handler's success with its writes.
         """
-        events = self._event_flow.prepare(self.collect_events())
+        entries = self._event_flow.prepare(self.collect_events())
         changes = self._changes()
-        if not changes and not events:
+        if not changes and not entries and receipt is None:
             return
-        await self.write_changes(changes, events)
+        await self.write_changes(Commit(changes, entries, receipt))
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -126,7 +142,7 @@ class UnitOfWork(ABC):
                 continue
             change.aggregate.mark_committed(change.new_version)
             self._tracked[key] = _Tracked(change.aggregate, _Status.LOADED, change.state_json)
-        await self._event_flow.dispatch(events)
+        await self._event_flow.dispatch(entries)
 
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
@@ -202,11 +218,13 @@ class UnitOfWork(ABC):
         """Back-end hook: the stored state of one aggregate, or None if there is none."""
 
     @abstractmethod
-    async def write_changes(self, changes: Sequence[Change], events: Sequence[DomainEvent]) -> None:
-        """Back-end hook: apply every change and store every event atomically, or nothing.
+    async def write_changes(self, commit: Commit) -> None:
+        """Back-end hook: apply the changes, append the outbox entries and record the
+        receipt in one transaction, or nothing at all.
 
-        Raise ``ConcurrencyError`` when a version check fails, and translate driver errors
-        into ``PersistenceError``.
+        Raise ``ConcurrencyError`` when a version check fails (an insert whose id exists
+        included), ``AlreadyDelivered`` when the receipt exists (and is not a failure),
+        and translate driver errors into ``PersistenceError``.
         """
 
     async def discard(self) -> None:
