@@ -6,14 +6,17 @@ prove each guarantee on each of them. Later back-ends add themselves to ``BACKEN
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import injector
 import pytest
 
 from facta import Application, ApplicationBuilder, InMemoryPersistence, InMemoryStore
 from support.bank import HANDLERS, Journal
+from support.services import postgres_database, run_sync
 
 
 @dataclass
@@ -28,18 +31,57 @@ class Backend:
     persistence: Callable[[], injector.Module]
 
 
-def _memory() -> Backend:
-    store = InMemoryStore()
-    return Backend("memory", lambda: InMemoryPersistence(store))
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session, with facta's tables."""
+    with postgres_database() as url:
+        run_sync(_create_schema(url))
+        yield url
 
 
-BACKENDS: dict[str, Callable[[], Backend]] = {"memory": _memory}
+async def _create_schema(url: str) -> None:
+    from facta.persistence.sqlalchemy import create_engine, create_schema
+
+    engine = create_engine(url)
+    await create_schema(engine)
+    await engine.dispose()
 
 
-@pytest.fixture(params=list(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> Backend:
-    """Each persistence back-end in turn, on a fresh database."""
-    return BACKENDS[request.param]()
+@asynccontextmanager
+async def sql_backend(name: str, url: str, fresh: bool) -> AsyncIterator[Backend]:
+    """A SQLAlchemy back-end on ``url``: its tables created, or emptied when shared."""
+    from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_engine, create_schema
+    from facta.persistence.sqlalchemy.schema import metadata
+
+    engine = create_engine(url)
+    try:
+        if fresh:
+            await create_schema(engine)
+        else:
+            async with engine.begin() as connection:
+                for table in reversed(metadata.sorted_tables):
+                    await connection.execute(table.delete())
+        yield Backend(name, lambda: SqlAlchemyPersistence(engine=engine))
+    finally:
+        await engine.dispose()
+
+
+BACKEND_NAMES = ["memory", "sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each persistence back-end in turn, on a fresh (or emptied) database."""
+    if request.param == "memory":
+        store = InMemoryStore()
+        yield Backend("memory", lambda: InMemoryPersistence(store))
+    elif request.param == "sqlite":
+        async with sql_backend("sqlite", f"sqlite:///{tmp_path / 'facta.db'}", True) as backend:
+            yield backend
+    else:
+        url = request.getfixturevalue("postgres_url")
+        async with sql_backend("postgresql", url, False) as backend:
+            yield backend
 
 
 def bank_builder(backend: Backend, journal: Journal | None = None) -> ApplicationBuilder:

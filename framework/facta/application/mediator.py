@@ -21,7 +21,7 @@ from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
 from facta.application.registry import HandlerRegistry
 from facta.domain import DomainEvent
-from facta.errors import EventHandlingError, HandlerFailure
+from facta.errors import ConfigurationError, EventHandlingError, HandlerFailure
 
 __all__ = ["DispatchReport", "Mediator"]
 
@@ -69,6 +69,7 @@ class Mediator:
         self._pipelines = pipelines
         self._factories: dict[type[Any], Constructor[Any]] = {}
         self._request_factories: dict[type[Any], Constructor[Any]] = {}
+        self._generation = registry.generation
 
     @property
     def registry(self) -> HandlerRegistry:
@@ -151,6 +152,15 @@ class Mediator:
 
     async def _request(self, message: Command[Any] | Query[Any], kind: MessageKind) -> Any:
         message_type = type(message)
+        expected = Command if kind is MessageKind.COMMAND else Query
+        if not isinstance(message, expected):
+            raise ConfigurationError(
+                f"{message_type.__qualname__} is not a {expected.__name__}: use "
+                f"{'query' if expected is Command else 'send'}() for it"
+            )
+        if self._generation != self._registry.generation:
+            self._request_factories.clear()
+            self._generation = self._registry.generation
         factory = self._request_factories.get(message_type)
         if factory is None:
             factory = self._factory(self._registry.request_handler(message_type))

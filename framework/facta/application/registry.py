@@ -37,6 +37,8 @@ class HandlerRegistry:
         self._event_handlers: dict[type[object], list[EventHandlerType]] = {}
         self._event_types: dict[str, type[DomainEvent]] = {}
         self._resolved: dict[type[DomainEvent], tuple[EventHandlerType, ...]] = {}
+        self.generation = 0
+        """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
         """Register a handler class; registering the same class again changes nothing."""
@@ -44,6 +46,8 @@ class HandlerRegistry:
         if issubclass(handler_type, DomainEventHandler):
             handlers: list[Any] = self._event_handlers.setdefault(message_type, [])
             self._resolved.clear()
+            if issubclass(message_type, DomainEvent) and message_type is not DomainEvent:
+                self.add_event_type(message_type)
         elif issubclass(handler_type, CommandHandler | QueryHandler):
             handlers = self._requests.setdefault(message_type, [])
         else:
@@ -53,6 +57,7 @@ class HandlerRegistry:
             )
         if handler_type not in handlers:
             handlers.append(handler_type)
+            self.generation += 1
 
     def add_event_type(self, event_type: type[DomainEvent]) -> None:
         """Register a domain event class under its ``event_type`` name."""
@@ -72,8 +77,8 @@ class HandlerRegistry:
         """
         for package in packages:
             for module in _modules_of(package):
-                for _, member in inspect.getmembers(module, inspect.isclass):
-                    if member.__module__ != module.__name__:
+                for member in list(vars(module).values()):  # in definition order
+                    if not isinstance(member, type) or member.__module__ != module.__name__:
                         continue
                     if issubclass(member, DomainEvent):
                         self.add_event_type(member)

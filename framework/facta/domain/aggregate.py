@@ -68,6 +68,17 @@ class AggregateRoot(Entity):
         if "aggregate_type" not in cls.__dict__:
             cls.aggregate_type = cls.__name__
 
+    def __copy__(self) -> Self:
+        clone = super().__copy__()
+        history, copied = _history(self), _History()
+        copied.version = history.version
+        copied.events = list(history.events)
+        copied.order = list(history.order)
+        private = dict(clone.__pydantic_private__ or {})
+        private["_history"] = copied
+        object.__setattr__(clone, "__pydantic_private__", private)
+        return clone
+
     @property
     def version(self) -> int:
         """The version this aggregate had when it was loaded or last committed (0 if new)."""

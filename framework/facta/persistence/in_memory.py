@@ -224,12 +224,12 @@ class InMemoryOutbox(Outbox):
                     self._store._undelivered[delivered_event] = row
         return revived
 
-    async def prune(self, delivered_before: datetime) -> int:
+    async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
         doomed = [
             event_id
             for event_id, row in self._store._outbox.items()
             if row.delivered_at is not None and row.delivered_at < delivered_before
-        ]
+        ][:limit]
         for event_id in doomed:
             del self._store._outbox[event_id]
             self._store._deliveries.pop(event_id, None)

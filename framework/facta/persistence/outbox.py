@@ -224,8 +224,12 @@ class Outbox(ABC):
         """
 
     @abstractmethod
-    async def prune(self, delivered_before: datetime) -> int:
-        """Delete events delivered before the given time, with their receipts; return how many."""
+    async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
+        """Delete events delivered before the given time, with their receipts.
+
+        At most ``limit`` events go per call (all when None); returns how many went, so a
+        caller can prune a large outbox in steps and report progress.
+        """
 
     @abstractmethod
     async def stats(self) -> OutboxStats:

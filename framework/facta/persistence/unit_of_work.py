@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -34,9 +34,13 @@ class ChangeKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class StoredState:
-    """An aggregate's state as a back-end stores it: JSON text and its version."""
+    """An aggregate's state as a back-end loaded it, and its version.
 
-    state_json: str
+    ``state`` is JSON text (the default storage) or a mapping of field values (a back-end
+    that maps aggregates to columns); either is validated into the aggregate's model.
+    """
+
+    state: str | bytes | Mapping[str, Any]
     version: int
 
 
@@ -182,7 +186,11 @@ class UnitOfWork(ABC):
         stored = await self.load_state(aggregate_type, aggregate_id)
         if stored is None:
             return None
-        aggregate = aggregate_type.restore_json(stored.state_json, stored.version)
+        state = stored.state
+        if isinstance(state, str | bytes):
+            aggregate = aggregate_type.restore_json(state, stored.version)
+        else:
+            aggregate = aggregate_type.restore(state, stored.version)
         self._tracked[key] = _Tracked(aggregate, _Status.LOADED, aggregate.model_dump_json())
         return aggregate
 

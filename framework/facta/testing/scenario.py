@@ -16,8 +16,9 @@ from typing import Any, Generic, Self, TypeVar
 
 from facta.application import Command
 from facta.domain import AggregateRoot, DomainEvent
+from facta.errors import ConfigurationError
 from facta.hosting import Application
-from facta.persistence import InMemoryStore
+from facta.persistence import InMemoryOutbox, InMemoryStore, Outbox
 
 __all__ = [
     "AggregateOutcome",
@@ -62,7 +63,9 @@ def given(state: A | Callable[[], A], *steps: Callable[[A], object]) -> Aggregat
     aggregate = state() if callable(state) else state
     for step in steps:
         step(aggregate)
-    aggregate.mark_committed(aggregate.next_version() if aggregate.uncommitted_events else 0)
+    aggregate.mark_committed(
+        aggregate.next_version() if aggregate.uncommitted_events else aggregate.version
+    )
     return AggregateScenario(aggregate)
 
 
@@ -136,6 +139,12 @@ class ApplicationScenario:
 
     def __init__(self, app: Application) -> None:
         self.app = app
+        outbox = app.get(Outbox)  # type: ignore[type-abstract]
+        if not isinstance(outbox, InMemoryOutbox):
+            raise ConfigurationError(
+                "ApplicationScenario reads the committed events of the in-memory back-end: "
+                "build the application under test with InMemoryPersistence (the default)"
+            )
         self._store = app.get(InMemoryStore)
 
     async def given(self, *messages: Command[Any] | DomainEvent) -> Self:

@@ -1,0 +1,85 @@
+"""Installing the SQLAlchemy back-end in an application: one engine, per-operation units of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import injector
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from facta.application import HandlerRegistry, OperationScope
+from facta.application.dependencies import FactoryProvider
+from facta.errors import ConfigurationError
+from facta.persistence.event_flow import EventFlow
+from facta.persistence.outbox import Outbox
+from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
+from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from facta.persistence.unit_of_work import UnitOfWork
+
+__all__ = ["SqlAlchemyPersistence", "create_engine"]
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for ``url``, set up the way facta needs it.
+
+    ``sqlite:///file.db`` and ``postgresql://...`` get their async drivers (aiosqlite,
+    asyncpg). SQLite runs in WAL mode with a busy timeout, so readers never wait on the
+    writer and writers queue instead of failing. An in-memory SQLite database is refused:
+    each connection would see a different database.
+    """
+    parsed = make_url(url)
+    driver = _DRIVERS.get(parsed.drivername, parsed.drivername)
+    parsed = parsed.set(drivername=driver)
+    if driver.startswith("sqlite"):
+        if parsed.database in (None, "", ":memory:"):
+            raise ConfigurationError(
+                "an in-memory SQLite database is not shared between connections: use a file "
+                "(sqlite:///service.db, or one in a temporary folder for tests), or the "
+                "in-memory back-end (InMemoryPersistence)"
+            )
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        engine = create_async_engine(parsed, **options)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(parsed, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class SqlAlchemyPersistence(injector.Module):
+    """Installs the SQLAlchemy back-end: give it a database URL or an engine you made.
+
+    Create facta's tables once with ``await create_schema(app.get(AsyncEngine))`` (or
+    with your migrations: see ``facta.persistence.sqlalchemy.ddl``).
+    """
+
+    def __init__(self, url: str | None = None, *, engine: AsyncEngine | None = None) -> None:
+        if (url is None) == (engine is None):
+            raise ConfigurationError("SqlAlchemyPersistence needs either a url or an engine")
+        self._url = url
+        self._engine = engine
+
+    def configure(self, binder: injector.Binder) -> None:
+        engine = self._engine if self._engine is not None else create_engine(str(self._url))
+        flows: list[EventFlow] = []
+
+        def build(container: injector.Injector) -> UnitOfWork:
+            if not flows:
+                flows.append(container.get(EventFlow))
+            return SqlAlchemyUnitOfWork(engine, flows[0])
+
+        def outbox(container: injector.Injector) -> Outbox:
+            return SqlAlchemyOutbox(engine, container.get(HandlerRegistry))
+
+        binder.bind(AsyncEngine, to=engine)
+        binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
+        binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]

@@ -1,0 +1,291 @@
+"""The SQLAlchemy outbox: claiming due events under a lease, recording deliveries.
+
+Claiming is one ``UPDATE ... RETURNING`` over the partial index of undelivered rows; on
+PostgreSQL its sub-select takes ``FOR UPDATE SKIP LOCKED``, so concurrent relay workers
+never claim one row twice and never wait on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from facta.application import HandlerRegistry
+from facta.domain import DomainEvent, utc_now
+from facta.errors import FactaError, HandlerFailure
+from facta.persistence.outbox import (
+    DeliveryRecord,
+    DeliveryStatus,
+    Outbox,
+    OutboxStats,
+    PendingEvent,
+    RetryPolicy,
+    describe_error,
+    next_attempt,
+)
+from facta.persistence.sqlalchemy.documents import json_text
+from facta.persistence.sqlalchemy.schema import deliveries, outbox
+
+__all__ = ["DECODING", "SqlAlchemyOutbox"]
+
+DECODING = "facta.outbox.decoding"
+"""The pseudo-handler under which an event that cannot be read back is dead-lettered."""
+
+
+class SqlAlchemyOutbox(Outbox):
+    """The outbox in ``facta_outbox`` and ``facta_deliveries``."""
+
+    def __init__(self, engine: AsyncEngine, registry: HandlerRegistry) -> None:
+        self._engine = engine
+        self._registry = registry
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
+        now = utc_now()
+        due = (
+            select(outbox.c.position)
+            .where(
+                outbox.c.delivered_at.is_(None),
+                outbox.c.available_at <= now,
+                (outbox.c.locked_until.is_(None)) | (outbox.c.locked_until <= now),
+            )
+            .order_by(outbox.c.available_at, outbox.c.position)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            update(outbox)
+            .where(outbox.c.position.in_(due.scalar_subquery()))
+            .values(locked_until=now + lease)
+            .returning(
+                outbox.c.position,
+                outbox.c.event_id,
+                outbox.c.event_type,
+                json_text(outbox.c.payload),
+            )
+        )
+        async with self._engine.begin() as connection:
+            rows = sorted((await connection.execute(statement)).all())
+            return await self._pending(connection, rows)
+
+    async def complete(self, event_ids: Sequence[UUID]) -> None:
+        if not event_ids:
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.event_id.in_(list(event_ids)))
+                .values(delivered_at=utc_now(), locked_until=None)
+            )
+
+    async def record_failures(
+        self,
+        event: DomainEvent,
+        handlers: Sequence[str],
+        failures: Sequence[HandlerFailure],
+        policy: RetryPolicy,
+    ) -> None:
+        now = utc_now()
+        async with self._engine.begin() as connection:
+            known = {
+                row.handler: row
+                for row in await connection.execute(
+                    select(deliveries).where(deliveries.c.event_id == event.event_id)
+                )
+            }
+            state: dict[str, tuple[DeliveryStatus, datetime | None]] = {
+                handler: (DeliveryStatus(row.status), row.next_attempt_at)
+                for handler, row in known.items()
+            }
+            for failure in failures:
+                row = known.get(failure.handler)
+                if row is not None and row.status != DeliveryStatus.FAILED.value:
+                    continue  # done or dead already: a late duplicate changes nothing
+                attempts = 1 if row is None else row.attempts + 1
+                dead = attempts >= policy.max_attempts
+                values: dict[str, Any] = {
+                    "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
+                    "attempts": attempts,
+                    "last_error": describe_error(failure.error),
+                    "next_attempt_at": None if dead else now + policy.delay(attempts),
+                    "updated_at": now,
+                }
+                if row is None:
+                    await connection.execute(
+                        insert(deliveries).values(
+                            event_id=event.event_id, handler=failure.handler, **values
+                        )
+                    )
+                else:
+                    await connection.execute(
+                        update(deliveries)
+                        .where(
+                            deliveries.c.event_id == event.event_id,
+                            deliveries.c.handler == failure.handler,
+                        )
+                        .values(**values)
+                    )
+                state[failure.handler] = (
+                    DeliveryStatus(values["status"]),
+                    values["next_attempt_at"],
+                )
+            due = next_attempt(handlers, state, now)
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.event_id == event.event_id)
+                .values(
+                    locked_until=None,
+                    **({"delivered_at": now} if due is None else {"available_at": due}),
+                )
+            )
+
+    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+        statement = (
+            select(
+                outbox.c.position,
+                outbox.c.event_id,
+                outbox.c.event_type,
+                json_text(outbox.c.payload),
+            )
+            .where(outbox.c.delivered_at.is_(None))
+            .order_by(outbox.c.position)
+            .limit(limit)
+        )
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(statement)).all()
+            return await self._pending(connection, rows)
+
+    async def deliveries(
+        self, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[DeliveryRecord]:
+        statement = (
+            select(deliveries, outbox.c.event_type, outbox.c.aggregate_id)
+            .join(outbox, outbox.c.event_id == deliveries.c.event_id, isouter=True)
+            .order_by(deliveries.c.updated_at.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            statement = statement.where(deliveries.c.status == status.value)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [
+            DeliveryRecord(
+                event_id=row.event_id,
+                event_type=row.event_type or "",
+                aggregate_id=row.aggregate_id or "",
+                handler=row.handler,
+                status=DeliveryStatus(row.status),
+                attempts=row.attempts,
+                last_error=row.last_error,
+                next_attempt_at=row.next_attempt_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+    async def replay(self, event_id: UUID | None = None, handler: str | None = None) -> int:
+        condition = deliveries.c.status == DeliveryStatus.DEAD.value
+        if event_id is not None:
+            condition &= deliveries.c.event_id == event_id
+        if handler is not None:
+            condition &= deliveries.c.handler == handler
+        async with self._engine.begin() as connection:
+            revived = (
+                (
+                    await connection.execute(
+                        delete(deliveries).where(condition).returning(deliveries.c.event_id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if revived:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.event_id.in_(set(revived)))
+                    .values(delivered_at=None, available_at=utc_now(), locked_until=None)
+                )
+        return len(revived)
+
+    async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
+        doomed = select(outbox.c.event_id).where(
+            outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < delivered_before
+        )
+        if limit is not None:
+            doomed = doomed.order_by(outbox.c.delivered_at).limit(limit)
+        async with self._engine.begin() as connection:
+            event_ids = (await connection.execute(doomed)).scalars().all()
+            if not event_ids:
+                return 0
+            await connection.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
+            await connection.execute(delete(outbox).where(outbox.c.event_id.in_(event_ids)))
+        return len(event_ids)
+
+    async def stats(self) -> OutboxStats:
+        async with self._engine.connect() as connection:
+            pending = await connection.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+            )
+            total = await connection.scalar(select(func.count()).select_from(outbox))
+            dead = await connection.scalar(
+                select(func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.status == DeliveryStatus.DEAD.value)
+            )
+        return OutboxStats(int(total or 0) - int(pending or 0), int(pending or 0), int(dead or 0))
+
+    async def _pending(
+        self, connection: AsyncConnection, rows: Sequence[Any]
+    ) -> list[PendingEvent]:
+        """Decode claimed rows; dead-letter those that cannot be read back."""
+        if not rows:
+            return []
+        settled: dict[UUID, set[str]] = {}
+        for event_id, handler in await connection.execute(
+            select(deliveries.c.event_id, deliveries.c.handler).where(
+                deliveries.c.event_id.in_([row[1] for row in rows]),
+                deliveries.c.status != DeliveryStatus.FAILED.value,
+            )
+        ):
+            settled.setdefault(event_id, set()).add(handler)
+        pending: list[PendingEvent] = []
+        for position, event_id, event_type, payload in rows:
+            try:
+                event = self._registry.event_type(event_type).model_validate_json(payload)
+            except (FactaError, ValueError) as error:
+                await self._dead_letter_undecodable(connection, event_id, error)
+                continue
+            pending.append(PendingEvent(position, event, frozenset(settled.get(event_id, ()))))
+        return pending
+
+    async def _dead_letter_undecodable(
+        self, connection: AsyncConnection, event_id: UUID, error: Exception
+    ) -> None:
+        now = utc_now()
+        await connection.execute(
+            delete(deliveries).where(
+                deliveries.c.event_id == event_id, deliveries.c.handler == DECODING
+            )
+        )
+        await connection.execute(
+            insert(deliveries).values(
+                event_id=event_id,
+                handler=DECODING,
+                status=DeliveryStatus.DEAD.value,
+                attempts=1,
+                last_error=describe_error(error),
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.event_id == event_id)
+            .values(delivered_at=now, locked_until=None)
+        )

@@ -1,0 +1,133 @@
+"""facta's own tables: aggregates stored as JSON documents, the outbox, the deliveries.
+
+``create_schema(engine)`` creates them (and nothing else) if they are missing. Teams that
+migrate with Alembic can import ``metadata`` into their ``env.py`` or copy the DDL that
+``ddl(dialect_name)`` prints.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+__all__ = ["aggregates", "create_schema", "ddl", "deliveries", "metadata", "outbox"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("facta stores timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+Position = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys
+
+metadata = MetaData()
+
+aggregates = Table(
+    "facta_aggregates",
+    metadata,
+    Column("aggregate_type", String(200), nullable=False),
+    Column("aggregate_id", String(200), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("state", JsonDocument, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("aggregate_type", "aggregate_id", name="facta_aggregates_pk"),
+)
+
+outbox = Table(
+    "facta_outbox",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("aggregate_id", String(200), nullable=False),
+    Column("aggregate_version", BigInteger, nullable=False),
+    Column("correlation_id", Uuid),
+    Column("causation_id", Uuid),
+    Column("payload", JsonDocument, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+)
+
+# The relay asks only for undelivered rows: a partial index keeps that cheap however many
+# delivered rows the table holds; pruning uses the second.
+Index(
+    "facta_outbox_due",
+    outbox.c.available_at,
+    outbox.c.position,
+    postgresql_where=outbox.c.delivered_at.is_(None),
+    sqlite_where=outbox.c.delivered_at.is_(None),
+)
+Index(
+    "facta_outbox_delivered",
+    outbox.c.delivered_at,
+    postgresql_where=outbox.c.delivered_at.is_not(None),
+    sqlite_where=outbox.c.delivered_at.is_not(None),
+)
+
+deliveries = Table(
+    "facta_deliveries",
+    metadata,
+    Column("event_id", Uuid, nullable=False),
+    Column("handler", String(300), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("event_id", "handler", name="facta_deliveries_pk"),
+)
+Index("facta_deliveries_status", deliveries.c.status, deliveries.c.updated_at)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create facta's tables and indexes where they are missing; idempotent."""
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+
+
+def ddl(dialect_name: str = "postgresql") -> str:
+    """The CREATE statements of facta's tables for ``postgresql`` or ``sqlite``."""
+    dialect = (postgresql if dialect_name == "postgresql" else sqlite).dialect()
+    statements = []
+    for table in metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
+            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip() + ";")
+    return "\n\n".join(statements) + "\n"

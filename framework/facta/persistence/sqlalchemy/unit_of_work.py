@@ -1,0 +1,236 @@
+"""The SQLAlchemy unit of work: aggregates, outbox rows and receipts in one transaction.
+
+Each unit of work holds one connection for its operation. Reads run before any write, so
+on SQLite they take no lock; the commit's statements then run in one transaction whose
+version-checked updates give optimistic concurrency. Driver errors become facta errors.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+from sqlalchemy import Executable, and_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from facta.domain import AggregateRoot, utc_now
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
+from facta.persistence.event_flow import EventFlow
+from facta.persistence.outbox import DeliveryStatus, Receipt
+from facta.persistence.sqlalchemy.documents import json_param, json_text
+from facta.persistence.sqlalchemy.schema import aggregates, deliveries, outbox
+from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+
+__all__ = ["SqlAlchemyUnitOfWork"]
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A unit of work on an ``AsyncEngine`` (SQLite through aiosqlite, PostgreSQL through
+    asyncpg), storing aggregates as JSON documents in ``facta_aggregates``."""
+
+    def __init__(self, engine: AsyncEngine, event_flow: EventFlow) -> None:
+        super().__init__(event_flow)
+        self._engine = engine
+        self._dialect = engine.dialect.name
+        self._connection: AsyncConnection | None = None
+        statements = _statements(self._dialect)
+        self._insert_aggregate = statements.insert_aggregate
+        self._append_outbox = statements.append_outbox
+        self._upsert_receipt = statements.upsert_receipt
+
+    async def connection(self) -> AsyncConnection:
+        """The connection of this unit of work, for queries of your own (e.g. read models).
+
+        Statements you run on it before the commit join the commit's transaction.
+        """
+        if self._connection is None:
+            try:
+                self._connection = await self._engine.connect()
+            except DBAPIError as error:
+                raise PersistenceError(f"cannot connect to the database: {error.orig}") from error
+        return self._connection
+
+    async def load_state(
+        self, aggregate_type: type[AggregateRoot], aggregate_id: str
+    ) -> StoredState | None:
+        connection = await self.connection()
+        statement = select(json_text(aggregates.c.state), aggregates.c.version).where(
+            aggregates.c.aggregate_type == aggregate_type.aggregate_type,
+            aggregates.c.aggregate_id == aggregate_id,
+        )
+        try:
+            row = (await connection.execute(statement)).first()
+        except DBAPIError as error:
+            raise PersistenceError(
+                f"cannot load {aggregate_type.aggregate_type}: {error}"
+            ) from error
+        return None if row is None else StoredState(row[0], row[1])
+
+    async def write_changes(self, commit: Commit) -> None:
+        connection = await self.connection()
+        try:
+            for change in commit.changes:
+                await self._write(connection, change)
+            if commit.entries:
+                await connection.execute(self._append_outbox, _outbox_rows(commit))
+            if commit.receipt is not None:
+                await self._record_receipt(connection, commit.receipt)
+            await connection.commit()
+            # back to the pool before the events are dispatched, whose handlers need their own
+            await self._release()
+        except _Conflict as conflict:
+            await self._abandon(connection)
+            change = conflict.change
+            raise ConcurrencyError(
+                change.aggregate_type,
+                change.aggregate_id,
+                change.expected_version,
+                await self._stored_version(change),
+            ) from conflict.__cause__
+        except BaseException as error:
+            await self._abandon(connection)
+            if isinstance(error, DBAPIError):
+                raise PersistenceError(f"the commit failed and was rolled back: {error}") from error
+            raise
+
+    async def discard(self) -> None:
+        if self._connection is not None:
+            await self._abandon(self._connection)
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self._release()
+
+    async def _release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
+
+    async def _abandon(self, connection: AsyncConnection) -> None:
+        try:
+            await connection.rollback()
+        except DBAPIError:  # the connection is gone: the server rolled back for us
+            await connection.invalidate()
+        await self._release()
+
+    async def _write(self, connection: AsyncConnection, change: Change) -> None:
+        if change.kind is ChangeKind.INSERT:
+            try:
+                await connection.execute(
+                    self._insert_aggregate,
+                    {
+                        "aggregate_type": change.aggregate_type,
+                        "aggregate_id": change.aggregate_id,
+                        "version": change.new_version,
+                        "state": change.state_json,
+                        "updated_at": utc_now(),
+                    },
+                )
+            except IntegrityError as error:
+                raise _Conflict(change) from error
+            return
+        guard = and_(
+            aggregates.c.aggregate_type == change.aggregate_type,
+            aggregates.c.aggregate_id == change.aggregate_id,
+            aggregates.c.version == change.expected_version,
+        )
+        if change.kind is ChangeKind.DELETE:
+            result = await connection.execute(delete(aggregates).where(guard))
+        else:
+            result = await connection.execute(
+                update(aggregates)
+                .where(guard)
+                .values(
+                    version=change.new_version,
+                    state=json_param("state", self._dialect),
+                    updated_at=utc_now(),
+                ),
+                {"state": change.state_json},
+            )
+        if result.rowcount != 1:
+            raise _Conflict(change)
+
+    async def _stored_version(self, change: Change) -> int:
+        """The stored version, read after the failed transaction, for the error message."""
+        try:
+            async with self._engine.connect() as connection:
+                version = await connection.scalar(
+                    select(aggregates.c.version).where(
+                        aggregates.c.aggregate_type == change.aggregate_type,
+                        aggregates.c.aggregate_id == change.aggregate_id,
+                    )
+                )
+        except DBAPIError:
+            return -1
+        return 0 if version is None else int(version)
+
+    async def _record_receipt(self, connection: AsyncConnection, receipt: Receipt) -> None:
+        now = utc_now()
+        result = await connection.execute(
+            self._upsert_receipt,
+            {"event_id": receipt.event_id, "handler": receipt.handler, "now": now},
+        )
+        if result.rowcount != 1:
+            raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
+
+
+class _Conflict(Exception):
+    """A version check failed; carries the change so the error can name it."""
+
+    def __init__(self, change: Change) -> None:
+        super().__init__(change.aggregate_id)
+        self.change = change
+
+
+def _outbox_rows(commit: Commit) -> list[dict[str, Any]]:
+    now = utc_now()
+    return [
+        {
+            "event_id": entry.event.event_id,
+            "event_type": entry.event.event_type,
+            "aggregate_id": entry.event.aggregate_id,
+            "aggregate_version": entry.event.aggregate_version,
+            "correlation_id": entry.event.correlation_id,
+            "causation_id": entry.event.causation_id,
+            "payload": entry.event.model_dump_json(),
+            "recorded_at": now,
+            "available_at": entry.available_at,
+            "delivered_at": now if entry.delivered else None,
+        }
+        for entry in commit.entries
+    ]
+
+
+class _Statements(NamedTuple):
+    insert_aggregate: Executable
+    append_outbox: Executable
+    upsert_receipt: Executable
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """The statements of a commit, built once per dialect."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    receipt = upsert(deliveries).values(
+        event_id=bindparam("event_id"),
+        handler=bindparam("handler"),
+        status=DeliveryStatus.DONE.value,
+        attempts=0,
+        last_error="",
+        updated_at=bindparam("now"),
+    )
+    return _Statements(
+        insert_aggregate=insert(aggregates).values(state=json_param("state", dialect)),
+        append_outbox=insert(outbox).values(payload=json_param("payload", dialect)),
+        upsert_receipt=receipt.on_conflict_do_update(
+            index_elements=[deliveries.c.event_id, deliveries.c.handler],
+            set_={
+                "status": DeliveryStatus.DONE.value,
+                "next_attempt_at": None,
+                "updated_at": receipt.excluded.updated_at,
+            },
+            where=deliveries.c.status == DeliveryStatus.FAILED.value,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Two modules that define event classes under the same ``event_type`` name."""

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from facta import DomainEvent
+
+
+class ItemAdded(DomainEvent):
+    sku: str

@@ -1,0 +1,1 @@
+"""A subpackage: scanning a package scans its subpackages too."""

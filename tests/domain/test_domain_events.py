@@ -1,0 +1,163 @@
+"""DomainEvent: immutable facts with metadata filled in by the framework."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import ClassVar
+from uuid import uuid4
+
+import pydantic
+import pytest
+
+from facta import DomainEvent
+from facta.domain import METADATA_FIELDS
+
+
+class ParcelShipped(DomainEvent):
+    parcel_id: str
+    weight_grams: int
+
+
+class OrderConfirmed(DomainEvent):
+    event_type: ClassVar[str] = "orders.OrderConfirmed.v1"
+
+    order_id: str
+
+
+class ExpressOrderConfirmed(OrderConfirmed):
+    """A subclass of an event that named itself."""
+
+
+@pytest.fixture
+def shipped() -> ParcelShipped:
+    return ParcelShipped(parcel_id="p-1", weight_grams=1200)
+
+
+def test_each_event_gets_its_own_id() -> None:
+    ids = {ParcelShipped(parcel_id="p-1", weight_grams=1).event_id for _ in range(100)}
+
+    assert len(ids) == 100
+
+
+def test_occurred_at_defaults_to_now_in_utc() -> None:
+    before = datetime.now(UTC)
+    event = ParcelShipped(parcel_id="p-1", weight_grams=1)
+    after = datetime.now(UTC)
+
+    assert event.occurred_at.utcoffset() == timedelta(0)
+    assert before <= event.occurred_at <= after
+
+
+def test_occurred_at_in_another_time_zone_is_converted_to_utc() -> None:
+    paris_summer = timezone(timedelta(hours=2))
+    local = datetime(2024, 7, 1, 12, 0, tzinfo=paris_summer)
+
+    event = ParcelShipped(parcel_id="p-1", weight_grams=1, occurred_at=local)
+
+    assert event.occurred_at == local
+    assert event.occurred_at.tzinfo == UTC
+    assert event.occurred_at.hour == 10
+
+
+def test_a_naive_occurred_at_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="timezone"):
+        ParcelShipped(parcel_id="p-1", weight_grams=1, occurred_at=datetime(2024, 7, 1, 12, 0))
+
+
+@pytest.mark.parametrize(
+    ("event_class", "expected"),
+    [
+        pytest.param(ParcelShipped, "ParcelShipped", id="defaults-to-the-class-name"),
+        pytest.param(OrderConfirmed, "orders.OrderConfirmed.v1", id="overridden-by-a-classvar"),
+        pytest.param(
+            ExpressOrderConfirmed, "ExpressOrderConfirmed", id="override-is-not-inherited"
+        ),
+    ],
+)
+def test_event_type_names_the_event(event_class: type[DomainEvent], expected: str) -> None:
+    assert event_class.event_type == expected
+
+
+def test_event_type_is_not_a_field_of_the_event() -> None:
+    event = OrderConfirmed(order_id="o-1")
+
+    assert "event_type" not in event.model_dump()
+    assert event.event_type == "orders.OrderConfirmed.v1"
+
+
+def test_payload_is_the_events_own_fields_without_metadata(shipped: ParcelShipped) -> None:
+    stamped = shipped.with_metadata(
+        aggregate_id="a-1", aggregate_version=3, correlation_id=uuid4(), causation_id=uuid4()
+    )
+
+    assert stamped.payload() == {"parcel_id": "p-1", "weight_grams": 1200}
+
+
+def test_payload_holds_json_compatible_values() -> None:
+    class Scheduled(DomainEvent):
+        at: datetime
+
+    event = Scheduled(at=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    assert event.payload() == {"at": "2024-01-02T03:04:05Z"}
+
+
+def test_metadata_fields_are_exactly_the_fields_every_event_carries() -> None:
+    assert set(DomainEvent.model_fields) == METADATA_FIELDS
+
+
+def test_with_metadata_returns_a_copy_carrying_the_metadata(shipped: ParcelShipped) -> None:
+    correlation_id = uuid4()
+
+    stamped = shipped.with_metadata(aggregate_id="a-1", correlation_id=correlation_id)
+
+    assert stamped is not shipped
+    assert type(stamped) is ParcelShipped
+    assert stamped.aggregate_id == "a-1"
+    assert stamped.correlation_id == correlation_id
+    assert stamped.event_id == shipped.event_id
+    assert stamped.payload() == shipped.payload()
+
+
+def test_with_metadata_leaves_the_original_event_untouched(shipped: ParcelShipped) -> None:
+    shipped.with_metadata(aggregate_id="a-1", aggregate_version=2)
+
+    assert shipped.aggregate_id == ""
+    assert shipped.aggregate_version == 0
+
+
+def test_a_copy_made_by_with_metadata_is_still_frozen(shipped: ParcelShipped) -> None:
+    stamped = shipped.with_metadata(aggregate_id="a-1")
+
+    with pytest.raises(pydantic.ValidationError):
+        stamped.weight_grams = 1  # type: ignore[misc]
+
+
+def test_a_copy_made_by_with_metadata_serializes_its_metadata(shipped: ParcelShipped) -> None:
+    stamped = shipped.with_metadata(aggregate_id="a-1", aggregate_version=2)
+
+    restored = ParcelShipped.model_validate_json(stamped.model_dump_json())
+
+    assert restored == stamped
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        pytest.param("weight_grams", id="payload"),
+        pytest.param("aggregate_id", id="metadata"),
+    ],
+)
+def test_events_are_frozen(shipped: ParcelShipped, field: str) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        setattr(shipped, field, 1)
+
+
+def test_an_unknown_field_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        ParcelShipped(parcel_id="p-1", weight_grams=1, colour="red")  # type: ignore[call-arg]
+
+
+def test_a_negative_aggregate_version_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        ParcelShipped(parcel_id="p-1", weight_grams=1, aggregate_version=-1)
