@@ -13,6 +13,7 @@ from pathlib import Path
 
 import injector
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facta import Application, ApplicationBuilder, InMemoryPersistence, InMemoryStore
 from support.bank import HANDLERS, Journal
@@ -29,6 +30,8 @@ class Backend:
 
     name: str
     persistence: Callable[[], injector.Module]
+    url: str | None = None
+    engine: AsyncEngine | None = None
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +56,7 @@ async def sql_backend(name: str, url: str, fresh: bool) -> AsyncIterator[Backend
     from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_engine, create_schema
     from facta.persistence.sqlalchemy.schema import metadata
 
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=5, max_overflow=70)
     try:
         if fresh:
             await create_schema(engine)
@@ -61,17 +64,12 @@ async def sql_backend(name: str, url: str, fresh: bool) -> AsyncIterator[Backend
             async with engine.begin() as connection:
                 for table in reversed(metadata.sorted_tables):
                     await connection.execute(table.delete())
-        yield Backend(name, lambda: SqlAlchemyPersistence(engine=engine))
+        yield Backend(name, lambda: SqlAlchemyPersistence(engine=engine), url, engine)
     finally:
         await engine.dispose()
 
 
-BACKEND_NAMES = ["memory", "sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKEND_NAMES)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    """Each persistence back-end in turn, on a fresh (or emptied) database."""
+async def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "memory":
         store = InMemoryStore()
         yield Backend("memory", lambda: InMemoryPersistence(store))
@@ -82,6 +80,27 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         url = request.getfixturevalue("postgres_url")
         async with sql_backend("postgresql", url, False) as backend:
             yield backend
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each persistence back-end in turn, on a fresh (or emptied) database."""
+    async for backend in _backend(request, tmp_path):
+        yield backend
+
+
+@pytest.fixture
+async def postgres(postgres_url: str) -> AsyncIterator[Backend]:
+    """The PostgreSQL back-end alone, for what only a server has (connections to drop)."""
+    async with sql_backend("postgresql", postgres_url, False) as backend:
+        yield backend
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def sql(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each SQL back-end in turn, with its URL and engine, for tests across processes."""
+    async for backend in _backend(request, tmp_path):
+        yield backend
 
 
 def bank_builder(backend: Backend, journal: Journal | None = None) -> ApplicationBuilder:

@@ -11,7 +11,7 @@ from facta.errors import FieldError, MessageValidationError
 
 __all__ = ["Command", "Message", "Query", "field_errors", "parse_message"]
 
-R = TypeVar("R")
+R = TypeVar("R", covariant=True)
 
 
 class Message(BaseModel):

@@ -19,7 +19,7 @@ import injector
 from facta.application import OperationScope
 from facta.application.dependencies import FactoryProvider
 from facta.domain import AggregateRoot, DomainEvent, utc_now
-from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure
+from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.outbox import (
     DeliveryRecord,
@@ -90,6 +90,11 @@ class InMemoryStore:
             if actual != change.expected_version:
                 raise ConcurrencyError(
                     change.aggregate_type, change.aggregate_id, change.expected_version, actual
+                )
+        for entry in commit.entries:
+            if entry.event.event_id in self._outbox:
+                raise PersistenceError(
+                    f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
         receipt = commit.receipt
         if receipt is not None:
