@@ -136,8 +136,6 @@ class UnitOfWork(ABC):
         """
         entries = self._event_flow.prepare(self.collect_events())
         changes = self._changes()
-        if not changes and not entries and receipt is None:
-            return
         await self.write_changes(Commit(changes, entries, receipt))
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
@@ -229,6 +227,9 @@ class UnitOfWork(ABC):
     async def write_changes(self, commit: Commit) -> None:
         """Back-end hook: apply the changes, append the outbox entries and record the
         receipt in one transaction, or nothing at all.
+
+        It is called on every commit, also with nothing to write, so that a back-end can
+        commit work done directly in its transaction (a read model's rows, say).
 
         Raise ``ConcurrencyError`` when a version check fails (an insert whose id exists
         included), ``AlreadyDelivered`` when the receipt exists (and is not a failure),

@@ -41,9 +41,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._upsert_receipt = statements.upsert_receipt
 
     async def connection(self) -> AsyncConnection:
-        """The connection of this unit of work, for queries of your own (e.g. read models).
+        """The connection of this unit of work, for statements of your own (read models).
 
-        Statements you run on it before the commit join the commit's transaction.
+        What you write on it commits with the unit of work's commit, in one transaction
+        with the aggregates, the events and the handler's receipt, or not at all.
         """
         if self._connection is None:
             try:
@@ -69,6 +70,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         return None if row is None else StoredState(row[0], row[1])
 
     async def write_changes(self, commit: Commit) -> None:
+        if self._connection is None and not (commit.changes or commit.entries or commit.receipt):
+            return
         connection = await self.connection()
         try:
             for change in commit.changes:
