@@ -37,6 +37,7 @@ from facta.errors import (
     MissingExtra,
     NotFound,
     OutsideOperation,
+    PermanentFailure,
     PersistenceError,
 )
 from facta.hosting import Application, ApplicationBuilder, BackgroundService
@@ -88,6 +89,7 @@ __all__ = [
     "Outbox",
     "OutboxRelay",
     "OutsideOperation",
+    "PermanentFailure",
     "PersistenceError",
     "PipelineBehavior",
     "Query",

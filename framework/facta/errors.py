@@ -14,7 +14,8 @@ FactaError                      root of everything facta raises
 │   ├── ConcurrencyError        another writer changed the aggregate first
 │   └── AlreadyDelivered        a handler's success with an event was already recorded
 ├── EventHandlingError          one or more domain event handlers failed
-└── EventStormError             a chain of events kept triggering itself
+└── PermanentFailure            a failure that retrying cannot fix: dead-lettered at once
+    └── EventStormError         a chain of events kept triggering itself
 ```
 
 Misuse (`ConfigurationError`) is kept apart from runtime failures: the former means the
@@ -43,6 +44,7 @@ __all__ = [
     "MissingExtra",
     "NotFound",
     "OutsideOperation",
+    "PermanentFailure",
     "PersistenceError",
 ]
 
@@ -216,10 +218,20 @@ class EventHandlingError(FactaError):
         )
 
 
-class EventStormError(FactaError):
-    """A chain of events kept triggering further events past the configured depth.
+class PermanentFailure(FactaError):
+    """A handler failure that retrying cannot fix (a refused request, a bad payload).
 
-    ``chain`` names each message of the chain, from the command that started it.
+    Raise it (or a subclass) from a handler to have the delivery dead-lettered at once,
+    with this error as its reason, instead of retried with backoff.
+    """
+
+
+class EventStormError(PermanentFailure):
+    """A chain of messages kept triggering further messages past the configured depth.
+
+    ``chain`` names each message of the chain (events and the commands they sent), from
+    the command that started it. Retrying would only extend the storm, so the delivery
+    that hit the limit is dead-lettered at once.
     """
 
     def __init__(self, chain: Sequence[str], max_depth: int) -> None:

@@ -60,6 +60,11 @@ class DomainEventHandler(ABC, Generic[E]):
 
 
 _HANDLER_BASES: tuple[type, ...] = (CommandHandler, QueryHandler, DomainEventHandler)
+_EXPECTED_MESSAGES: tuple[tuple[type, type], ...] = (
+    (CommandHandler, Command),
+    (QueryHandler, Query),
+    (DomainEventHandler, DomainEvent),
+)
 
 
 def handler_name(handler_type: type[object]) -> str:
@@ -75,7 +80,17 @@ def handled_message_type(handler_type: type[object]) -> type[object]:
     ``PlaceOrder``. Raises ``ConfigurationError`` when no concrete class is named.
     """
     found = _declared_message(handler_type, {})
-    if found is None:
+    if found is not None and found is not Any:
+        expected = next(
+            (kind for base, kind in _EXPECTED_MESSAGES if issubclass(handler_type, base)),
+            None,
+        )
+        if expected is not None and not issubclass(found, expected):
+            raise ConfigurationError(
+                f"{handler_name(handler_type)} is declared for {found.__qualname__}, which is "
+                f"not a {expected.__name__}: a handler's first type argument must be one"
+            )
+    if found is None or found is Any:
         raise ConfigurationError(
             f"{handler_name(handler_type)} does not say what it handles: declare it as "
             f"`class {handler_type.__name__}(CommandHandler[MyCommand, Result])` "

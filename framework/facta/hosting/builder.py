@@ -94,7 +94,8 @@ class ApplicationBuilder:
         return self
 
     def max_event_depth(self, depth: int) -> Self:
-        """How many events may follow each other from one command before the chain is stopped."""
+        """How many messages (events and the commands they send) may follow the first one
+        of a chain before the chain is stopped with ``EventStormError``."""
         if depth < 1:
             raise ValueError("max_event_depth must be at least 1")
         self._max_event_depth = depth

@@ -22,6 +22,7 @@ from facta.persistence.outbox import (
     Receipt,
     RetryPolicy,
     describe_error,
+    is_exhausted,
     next_attempt,
 )
 from facta.persistence.transaction import TransactionBehavior
@@ -57,5 +58,6 @@ __all__ = [
     "TransactionBehavior",
     "UnitOfWork",
     "describe_error",
+    "is_exhausted",
     "next_attempt",
 ]

@@ -26,9 +26,9 @@ _log = logging.getLogger("facta.outbox")
 class EventFlow:
     """Stamps, checks and dispatches the events of every unit of work of one application.
 
-    ``max_event_depth`` is how many events may follow one another from the first message
-    of a chain; a unit of work deeper than that which records events is refused with
-    ``EventStormError`` before it writes anything.
+    ``max_event_depth`` is how many messages (events, and the commands their handlers
+    send) may follow the first one of a chain; a unit of work deeper than that which
+    records events is refused with ``EventStormError`` before it writes anything.
     """
 
     def __init__(
@@ -58,6 +58,10 @@ class EventFlow:
                     self._max_event_depth,
                 )
             correlation_id, causation_id = context.correlation_id, context.message_id
+            if context.causation_id is not None and not isinstance(context.message, DomainEvent):
+                # a command sent by an event handler is not stored: name the stored event
+                # that caused it, so the chain can be followed from event to event
+                causation_id = context.causation_id
             events = [
                 event.with_metadata(correlation_id=correlation_id, causation_id=causation_id)
                 for event in events

@@ -29,6 +29,7 @@ from facta.persistence.outbox import (
     PendingEvent,
     RetryPolicy,
     describe_error,
+    is_exhausted,
     next_attempt,
 )
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
@@ -166,7 +167,7 @@ class InMemoryOutbox(Outbox):
             delivery.attempts += 1
             delivery.last_error = describe_error(failure.error)
             delivery.updated_at = now
-            if delivery.attempts >= policy.max_attempts:
+            if is_exhausted(failure.error, delivery.attempts, policy):
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
             else:
                 delivery.next_attempt_at = now + policy.delay(delivery.attempts)

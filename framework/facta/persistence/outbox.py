@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from facta.domain import DomainEvent
-from facta.errors import HandlerFailure
+from facta.errors import HandlerFailure, PermanentFailure
 
 __all__ = [
     "DeliveryRecord",
@@ -34,6 +34,7 @@ __all__ = [
     "Receipt",
     "RetryPolicy",
     "describe_error",
+    "is_exhausted",
     "next_attempt",
 ]
 
@@ -52,7 +53,8 @@ class RetryPolicy:
 
     The n-th retry waits ``first_delay * factor**(n-1)``, at most ``max_delay``, spread by
     ``jitter`` (a fraction) so that many failures do not retry in step. After
-    ``max_attempts`` failures the event is dead-lettered for that handler.
+    ``max_attempts`` failures, or at once for a ``PermanentFailure``, the event is
+    dead-lettered for that handler.
     """
 
     max_attempts: int = 8
@@ -146,6 +148,11 @@ class OutboxStats:
     delivered: int
     pending: int
     dead_letters: int
+
+
+def is_exhausted(error: BaseException, attempts: int, policy: RetryPolicy) -> bool:
+    """Whether a delivery that failed ``attempts`` times, last with ``error``, is dead."""
+    return attempts >= policy.max_attempts or isinstance(error, PermanentFailure)
 
 
 def describe_error(error: BaseException, limit: int = 2000) -> str:

@@ -26,6 +26,7 @@ from facta.persistence.outbox import (
     PendingEvent,
     RetryPolicy,
     describe_error,
+    is_exhausted,
     next_attempt,
 )
 from facta.persistence.sqlalchemy.documents import json_text
@@ -108,7 +109,7 @@ class SqlAlchemyOutbox(Outbox):
                 if row is not None and row.status != DeliveryStatus.FAILED.value:
                     continue  # done or dead already: a late duplicate changes nothing
                 attempts = 1 if row is None else row.attempts + 1
-                dead = attempts >= policy.max_attempts
+                dead = is_exhausted(failure.error, attempts, policy)
                 values: dict[str, Any] = {
                     "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
                     "attempts": attempts,
