@@ -14,8 +14,14 @@ FactaError                      root of everything facta raises
 │   ├── ConcurrencyError        another writer changed the aggregate first
 │   └── AlreadyDelivered        a handler's success with an event was already recorded
 ├── EventHandlingError          one or more domain event handlers failed
+├── IntegrationError            an integration event could not be sent or received
+│   ├── InvalidCloudEvent       the envelope is not a valid CloudEvent
+│   ├── UnknownEventType        no handler or contract knows the event's type
+│   ├── InvalidEventData        the event's data does not fit its contract
+│   └── PublishFailed           a sink or broker did not accept events (retried)
 └── PermanentFailure            a failure that retrying cannot fix: dead-lettered at once
-    └── EventStormError         a chain of events kept triggering itself
+    ├── EventStormError         a chain of events kept triggering itself
+    └── PublishRefused          a sink refused events for good (e.g. HTTP 400)
 ```
 
 Misuse (`ConfigurationError`) is kept apart from runtime failures: the former means the
@@ -40,12 +46,18 @@ __all__ = [
     "FieldError",
     "HandlerFailure",
     "HandlerNotFound",
+    "IntegrationError",
+    "InvalidCloudEvent",
+    "InvalidEventData",
     "MessageValidationError",
     "MissingExtra",
     "NotFound",
     "OutsideOperation",
     "PermanentFailure",
     "PersistenceError",
+    "PublishFailed",
+    "PublishRefused",
+    "UnknownEventType",
 ]
 
 
@@ -218,6 +230,45 @@ class EventHandlingError(FactaError):
         )
 
 
+class IntegrationError(FactaError):
+    """An integration event (a CloudEvent) could not be sent or received."""
+
+
+class InvalidCloudEvent(IntegrationError):
+    """What arrived is not a valid CloudEvents 1.0 event; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"not a valid CloudEvent: {reason}")
+
+
+class UnknownEventType(IntegrationError):
+    """No integration event handler (or upcaster) of this service knows the event's type."""
+
+    def __init__(self, event_type: str, known: Sequence[str] = ()) -> None:
+        self.event_type = event_type
+        self.known = tuple(known)
+        hint = f"; this service handles {', '.join(self.known)}" if self.known else ""
+        super().__init__(f"no handler for CloudEvent type {event_type!r}{hint}")
+
+
+class InvalidEventData(IntegrationError):
+    """A CloudEvent's data does not fit the contract of its type; ``errors`` lists why."""
+
+    def __init__(self, event_type: str, errors: Sequence[FieldError]) -> None:
+        self.event_type = event_type
+        self.errors = tuple(errors)
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in error.location) or '(data)'}: {error.message}"
+            for error in self.errors
+        )
+        super().__init__(f"invalid data for {event_type}: {details}")
+
+
+class PublishFailed(IntegrationError):
+    """A sink or broker did not accept events; the outbox retries them with backoff."""
+
+
 class PermanentFailure(FactaError):
     """A handler failure that retrying cannot fix (a refused request, a bad payload).
 
@@ -242,3 +293,10 @@ class EventStormError(PermanentFailure):
             f"committed): {' -> '.join(self.chain)}; look for handlers that keep "
             f"re-triggering each other, or raise max_event_depth"
         )
+
+
+class PublishRefused(PermanentFailure):
+    """A sink refused events for a reason retrying cannot fix (an HTTP 4xx, say).
+
+    The delivery is dead-lettered at once with the sink's answer as its reason.
+    """

@@ -11,6 +11,14 @@ from facta.application.handlers import (
     handled_message_type,
     handler_name,
 )
+from facta.application.integration import (
+    Envelope,
+    EventContract,
+    IntegrationEvent,
+    IntegrationEventHandler,
+    Upcaster,
+    type_version,
+)
 from facta.application.mediator import DispatchReport, Mediator
 from facta.application.messages import Command, Message, Query, parse_message
 from facta.application.operation import OperationContext, OperationScope, operation_scope
@@ -23,13 +31,18 @@ from facta.application.pipeline import (
     ValidationBehavior,
 )
 from facta.application.registry import HandlerRegistry
+from facta.application.tracing import current_traceparent, trace_context
 
 __all__ = [
     "Command",
     "CommandHandler",
     "DispatchReport",
     "DomainEventHandler",
+    "Envelope",
+    "EventContract",
     "HandlerRegistry",
+    "IntegrationEvent",
+    "IntegrationEventHandler",
     "LoggingBehavior",
     "Mediator",
     "Message",
@@ -41,9 +54,13 @@ __all__ = [
     "Pipelines",
     "Query",
     "QueryHandler",
+    "Upcaster",
     "ValidationBehavior",
+    "current_traceparent",
     "handled_message_type",
     "handler_name",
     "operation_scope",
     "parse_message",
+    "trace_context",
+    "type_version",
 ]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Generic, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
+from facta.application.integration import EventContract, IntegrationEvent, IntegrationEventHandler
 from facta.application.messages import Command, Query
 from facta.domain import DomainEvent
 from facta.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from facta.application.registry import HandlerRegistry
 
 __all__ = [
     "CommandHandler",
     "DomainEventHandler",
     "QueryHandler",
+    "declared_types",
     "handled_message_type",
     "handler_name",
 ]
@@ -54,16 +59,30 @@ class DomainEventHandler(ABC, Generic[E]):
     that fails does not stop the rest.
     """
 
+    @classmethod
+    def applies_to(cls, event_type: type[DomainEvent], registry: HandlerRegistry) -> bool:
+        """Whether this handler wants events of ``event_type``; by default, all it is
+        declared for. Override it to narrow a handler declared for a base class."""
+        return True
+
     @abstractmethod
     async def handle(self, event: E) -> None:
         """React to ``event``."""
 
 
-_HANDLER_BASES: tuple[type, ...] = (CommandHandler, QueryHandler, DomainEventHandler)
-_EXPECTED_MESSAGES: tuple[tuple[type, type], ...] = (
-    (CommandHandler, Command),
-    (QueryHandler, Query),
-    (DomainEventHandler, DomainEvent),
+_BASES: tuple[type, ...] = (
+    CommandHandler,
+    QueryHandler,
+    DomainEventHandler,
+    IntegrationEventHandler,
+    EventContract,
+)
+_EXPECTED: tuple[tuple[type, tuple[type, ...]], ...] = (
+    (CommandHandler, (Command,)),
+    (QueryHandler, (Query,)),
+    (DomainEventHandler, (DomainEvent,)),
+    (IntegrationEventHandler, (IntegrationEvent,)),
+    (EventContract, (DomainEvent, IntegrationEvent)),
 )
 
 
@@ -77,42 +96,55 @@ def handled_message_type(handler_type: type[object]) -> type[object]:
 
     Type variables are followed through intermediate generic classes, so
     ``class Audited(CommandHandler[C, None])`` then ``class H(Audited[PlaceOrder])`` handles
-    ``PlaceOrder``. Raises ``ConfigurationError`` when no concrete class is named.
+    ``PlaceOrder``. Raises ``ConfigurationError`` when no concrete class is named, or when
+    it is not the kind of message the handler base expects.
     """
-    found = _declared_message(handler_type, {})
-    if found is not None and found is not Any:
-        expected = next(
-            (kind for base, kind in _EXPECTED_MESSAGES if issubclass(handler_type, base)),
-            None,
-        )
-        if expected is not None and not issubclass(found, expected):
-            raise ConfigurationError(
-                f"{handler_name(handler_type)} is declared for {found.__qualname__}, which is "
-                f"not a {expected.__name__}: a handler's first type argument must be one"
-            )
-    if found is None or found is Any:
+    return declared_types(handler_type)[0]
+
+
+def declared_types(declared: type[object]) -> tuple[type[object], ...]:
+    """The concrete classes a handler or contract class gives its facta generic base.
+
+    ``class C(EventContract[OrderPlaced, OrderPlacedV1])`` gives both classes.
+    """
+    found = _declared_arguments(declared, {})
+    expected = next((kinds for base, kinds in _EXPECTED if issubclass(declared, base)), ())
+    if found is None or len(found) < len(expected) or any(arg is Any for arg in found):
         raise ConfigurationError(
-            f"{handler_name(handler_type)} does not say what it handles: declare it as "
-            f"`class {handler_type.__name__}(CommandHandler[MyCommand, Result])` "
-            f"(or QueryHandler[...] / DomainEventHandler[...]) with a concrete message class"
+            f"{handler_name(declared)} does not say what it handles: declare it as "
+            f"`class {declared.__name__}(CommandHandler[MyCommand, Result])` "
+            f"(or QueryHandler[...], DomainEventHandler[...], IntegrationEventHandler[...], "
+            f"EventContract[...]) with concrete classes"
         )
+    for argument, kind in zip(found, expected, strict=False):
+        if not issubclass(argument, kind):
+            raise ConfigurationError(
+                f"{handler_name(declared)} is declared for {argument.__qualname__}, which is "
+                f"not a {kind.__name__}"
+            )
     return found
 
 
-def _declared_message(klass: type[object], bound: dict[object, object]) -> type[object] | None:
+def _concrete(argument: object) -> type[object] | None:
+    if isinstance(argument, type):
+        return argument
+    origin = get_origin(argument)
+    return origin if isinstance(origin, type) else None
+
+
+def _declared_arguments(
+    klass: type[object], bound: dict[object, object]
+) -> tuple[type[object], ...] | None:
     for base in klass.__dict__.get("__orig_bases__", klass.__bases__):
         origin = get_origin(base) or base
         args = [bound.get(arg, arg) if isinstance(arg, TypeVar) else arg for arg in get_args(base)]
-        if origin in _HANDLER_BASES:
-            message = args[0] if args else None
-            if isinstance(message, type):
-                return message
-            message_origin = get_origin(message)
-            if isinstance(message_origin, type):
-                return message_origin
-        elif isinstance(origin, type) and issubclass(origin, _HANDLER_BASES):
+        if origin in _BASES:
+            concrete = [_concrete(arg) for arg in args]
+            if args and concrete[0] is not None:
+                return tuple(arg for arg in concrete if arg is not None)
+        elif isinstance(origin, type) and issubclass(origin, _BASES):
             parameters = getattr(origin, "__parameters__", ())
-            found = _declared_message(origin, dict(zip(parameters, args, strict=False)))
+            found = _declared_arguments(origin, dict(zip(parameters, args, strict=False)))
             if found is not None:
                 return found
     return None

@@ -17,16 +17,34 @@ from facta.application.handlers import (
     CommandHandler,
     DomainEventHandler,
     QueryHandler,
+    declared_types,
     handled_message_type,
     handler_name,
+)
+from facta.application.integration import (
+    EventContract,
+    IntegrationEvent,
+    IntegrationEventHandler,
+    Upcaster,
+    type_version,
 )
 from facta.domain import DomainEvent
 from facta.errors import ConfigurationError, DuplicateHandler, HandlerNotFound
 
 __all__ = ["HandlerRegistry"]
 
+_DISCOVERED = (
+    CommandHandler,
+    QueryHandler,
+    DomainEventHandler,
+    IntegrationEventHandler,
+    EventContract,
+    Upcaster,
+)
+
 AnyHandler = type[CommandHandler[Any, Any]] | type[QueryHandler[Any, Any]]
 EventHandlerType = type[DomainEventHandler[Any]]
+ContractType = type[EventContract[Any, Any]]
 
 
 class HandlerRegistry:
@@ -37,11 +55,25 @@ class HandlerRegistry:
         self._event_handlers: dict[type[object], list[EventHandlerType]] = {}
         self._event_types: dict[str, type[DomainEvent]] = {}
         self._resolved: dict[type[DomainEvent], tuple[EventHandlerType, ...]] = {}
+        self._integration_handlers: dict[str, list[type[IntegrationEventHandler[Any]]]] = {}
+        self._integration_types: dict[str, type[IntegrationEvent]] = {}
+        self._contracts: dict[type[DomainEvent], list[ContractType]] = {}
+        self._resolved_contracts: dict[type[DomainEvent], tuple[ContractType, ...]] = {}
+        self._upcasters: dict[str, type[Upcaster]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
-        """Register a handler class; registering the same class again changes nothing."""
+        """Register a handler, contract or upcaster class; again, it changes nothing."""
+        if issubclass(handler_type, Upcaster):
+            self._add_upcaster(handler_type)
+            return
+        if issubclass(handler_type, EventContract):
+            self._add_contract(handler_type)
+            return
+        if issubclass(handler_type, IntegrationEventHandler):
+            self._add_integration_handler(handler_type)
+            return
         message_type = handled_message_type(handler_type)
         if issubclass(handler_type, DomainEventHandler):
             handlers: list[Any] = self._event_handlers.setdefault(message_type, [])
@@ -58,6 +90,106 @@ class HandlerRegistry:
         if handler_type not in handlers:
             handlers.append(handler_type)
             self.generation += 1
+
+    def _add_integration_handler(self, handler_type: type[IntegrationEventHandler[Any]]) -> None:
+        (contract,) = declared_types(handler_type)[:1]
+        assert issubclass(contract, IntegrationEvent)
+        self._add_integration_type(contract)
+        handlers = self._integration_handlers.setdefault(contract.cloudevent_type, [])
+        if handler_type not in handlers:
+            handlers.append(handler_type)
+            self.generation += 1
+
+    def _add_integration_type(self, contract: type[IntegrationEvent]) -> None:
+        if not contract.cloudevent_type:
+            raise ConfigurationError(
+                f"{handler_name(contract)} has no cloudevent_type: set it, e.g. "
+                f"cloudevent_type: ClassVar[str] = 'com.example.order.placed.v1'"
+            )
+        known = self._integration_types.setdefault(contract.cloudevent_type, contract)
+        if known is not contract:
+            raise ConfigurationError(
+                f"two contracts declare {contract.cloudevent_type!r}: {handler_name(known)} "
+                f"and {handler_name(contract)}"
+            )
+
+    def _add_contract(self, contract_type: ContractType) -> None:
+        event_type, data_type = declared_types(contract_type)[:2]
+        assert issubclass(event_type, DomainEvent) and issubclass(data_type, IntegrationEvent)
+        if not getattr(contract_type, "source", ""):
+            raise ConfigurationError(
+                f"{handler_name(contract_type)} has no source: set the CloudEvent source, "
+                f"e.g. source = '/mariospizzeria/orders'"
+            )
+        self._add_integration_type(data_type)
+        if event_type is not DomainEvent:
+            self.add_event_type(event_type)
+        contracts = self._contracts.setdefault(event_type, [])
+        if contract_type not in contracts:
+            contracts.append(contract_type)
+            self._resolved_contracts.clear()
+            self._resolved.clear()
+            self.generation += 1
+
+    def _add_upcaster(self, upcaster_type: type[Upcaster]) -> None:
+        source_type = getattr(upcaster_type, "source_type", "")
+        target = getattr(upcaster_type, "target", None)
+        if not source_type or target is None:
+            raise ConfigurationError(
+                f"{handler_name(upcaster_type)} must set source_type (the old CloudEvent "
+                f"type) and target (the newer IntegrationEvent class)"
+            )
+        type_version(source_type)
+        self._add_integration_type(target)
+        known = self._upcasters.setdefault(source_type, upcaster_type)
+        if known is not upcaster_type:
+            raise ConfigurationError(
+                f"two upcasters read {source_type!r}: {handler_name(known)} and "
+                f"{handler_name(upcaster_type)}"
+            )
+
+    def contracts(self, event_type: type[DomainEvent]) -> tuple[ContractType, ...]:
+        """The contracts that publish an event type (declared for it or a base class)."""
+        try:
+            return self._resolved_contracts[event_type]
+        except KeyError:
+            pass
+        found: list[ContractType] = []
+        for klass in event_type.__mro__:
+            found.extend(c for c in self._contracts.get(klass, ()) if c not in found)
+        resolved = self._resolved_contracts[event_type] = tuple(found)
+        return resolved
+
+    def integration_handlers(
+        self, cloudevent_type: str
+    ) -> tuple[type[IntegrationEventHandler[Any]], ...]:
+        """The handlers of one CloudEvent type."""
+        return tuple(self._integration_handlers.get(cloudevent_type, ()))
+
+    def integration_type(self, cloudevent_type: str) -> type[IntegrationEvent] | None:
+        """The contract class of a CloudEvent type, if this application knows it."""
+        return self._integration_types.get(cloudevent_type)
+
+    def upcaster(self, cloudevent_type: str) -> type[Upcaster] | None:
+        """The upcaster that reads a CloudEvent type, if any."""
+        return self._upcasters.get(cloudevent_type)
+
+    @property
+    def handled_cloudevent_types(self) -> tuple[str, ...]:
+        """Every CloudEvent type this application accepts: handled, or upcast to one that is."""
+        handled = set(self._integration_handlers)
+        accepted = set(handled)
+        for source_type in self._upcasters:
+            current: str | None = source_type
+            seen: set[str] = set()
+            while current is not None and current not in seen:
+                seen.add(current)
+                if current in handled:
+                    accepted.add(source_type)
+                    break
+                upcaster = self._upcasters.get(current)
+                current = upcaster.target.cloudevent_type if upcaster else None
+        return tuple(sorted(accepted))
 
     def add_event_type(self, event_type: type[DomainEvent]) -> None:
         """Register a domain event class under its ``event_type`` name."""
@@ -82,9 +214,7 @@ class HandlerRegistry:
                         continue
                     if issubclass(member, DomainEvent):
                         self.add_event_type(member)
-                    elif issubclass(
-                        member, CommandHandler | QueryHandler | DomainEventHandler
-                    ) and not inspect.isabstract(member):
+                    elif issubclass(member, _DISCOVERED) and not inspect.isabstract(member):
                         self.add(member)
 
     def validate(self) -> None:
@@ -114,7 +244,7 @@ class HandlerRegistry:
         found: list[EventHandlerType] = []
         for klass in event_type.__mro__:
             for handler in self._event_handlers.get(klass, ()):
-                if handler not in found:
+                if handler not in found and handler.applies_to(event_type, self):
                     found.append(handler)
         resolved = self._resolved[event_type] = tuple(found)
         return resolved

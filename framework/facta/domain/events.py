@@ -24,6 +24,7 @@ METADATA_FIELDS = frozenset(
         "aggregate_version",
         "correlation_id",
         "causation_id",
+        "traceparent",
     }
 )
 """The fields every event carries that the framework fills in; the rest is its payload."""
@@ -38,7 +39,8 @@ class DomainEvent(BaseModel):
     (``OrderConfirmed``). The metadata is filled in for you: ``event_id`` and
     ``occurred_at`` when the event is created, ``aggregate_id`` and ``aggregate_version``
     when the aggregate records it, ``correlation_id`` and ``causation_id`` when the unit of
-    work commits it, so that "what happened because of X?" can always be answered.
+    work commits it, so that "what happened because of X?" can always be answered, and
+    ``traceparent`` (W3C trace context) when a trace was active at the commit.
 
     ``event_type`` names the event in storage and logs; it defaults to the class name and
     can be set on the class (``event_type: ClassVar[str] = "orders.OrderConfirmed"``) to
@@ -55,6 +57,7 @@ class DomainEvent(BaseModel):
     aggregate_version: int = Field(default=0, ge=0)
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
+    traceparent: str | None = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

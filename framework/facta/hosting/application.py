@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import uuid4
 
 import injector
 
 from facta.application import HandlerRegistry, Mediator, OperationContext, OperationScope
 from facta.hosting.services import BackgroundService
+from facta.persistence import Outbox
+
+if TYPE_CHECKING:
+    from facta.integration.ingestion import Ingestor
 
 __all__ = ["Application"]
 
@@ -54,6 +59,18 @@ class Application:
     def container(self) -> injector.Injector:
         """The DI container; prefer constructor parameters on handlers to calling it."""
         return self._container
+
+    @functools.cached_property
+    def ingestor(self) -> Ingestor:
+        """Receives CloudEvents from other services for this application's handlers."""
+        from facta.integration.ingestion import Ingestor
+
+        return Ingestor(
+            self._registry,
+            self._container,
+            self._scope,
+            self._container.get(Outbox),  # type: ignore[type-abstract]
+        )
 
     def get(self, interface: type[T]) -> T:
         """The application's instance of ``interface`` (singletons, outside operations)."""

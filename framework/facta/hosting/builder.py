@@ -23,6 +23,7 @@ from facta.application.dependencies import Constructor, FactoryProvider
 from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService
+from facta.integration.publishers import Publisher
 from facta.persistence import (
     DeliverySettings,
     EventFlow,
@@ -59,6 +60,8 @@ class ApplicationBuilder:
         self._services: list[type[BackgroundService]] = []
         self._max_event_depth = DEFAULT_MAX_EVENT_DEPTH
         self._delivery = DeliverySettings()
+        self._publisher: Publisher | None = None
+        self._dataschema_base: str | None = None
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -101,6 +104,20 @@ class ApplicationBuilder:
         self._max_event_depth = depth
         return self
 
+    def publish_cloudevents(
+        self, publisher: Publisher, *, dataschema_base: str | None = None
+    ) -> Self:
+        """Publish the domain events that have contracts as CloudEvents through ``publisher``.
+
+        The CloudEvents bridge becomes one of the application's domain event handlers, so
+        publishing goes through the outbox: retried with backoff, dead-lettered when
+        refused, never lost. A publisher that is also a ``BackgroundService`` (one that
+        holds a connection) is started and stopped with the application.
+        """
+        self._publisher = publisher
+        self._dataschema_base = dataschema_base
+        return self
+
     def delivery(self, settings: DeliverySettings) -> Self:
         """How committed events reach their handlers: grace period, retries, relay batches."""
         self._delivery = settings
@@ -112,10 +129,19 @@ class ApplicationBuilder:
         registry.scan(*self._packages)
         for handler in self._handlers:
             registry.add(handler)
+        publisher = self._publisher
+        if publisher is not None:
+            from facta.integration.bridge import CloudEventBridge, CloudEventSettings
+
+            registry.add(CloudEventBridge)
         registry.validate()
 
         def configure(binder: injector.Binder) -> None:
             binder.bind(HandlerRegistry, to=registry)
+            if publisher is not None:
+                binder.bind(Publisher, to=publisher)  # type: ignore[type-abstract]
+                binder.bind(CloudEventSettings, to=CloudEventSettings(self._dataschema_base))
+
             # entering an operation puts its context in the scope; this binding routes to it
             binder.bind(OperationContext, to=FactoryProvider(_no_context), scope=OperationScope)
 
@@ -132,6 +158,8 @@ class ApplicationBuilder:
             to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
         )
         services: list[BackgroundService] = []
+        if isinstance(publisher, BackgroundService):
+            services.append(publisher)
         for service_type in self._services:
             service = Constructor.of(service_type, container).create()
             container.binder.bind(service_type, to=service)  # app.get() finds this instance

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from facta.application import HandlerRegistry, Mediator, OperationScope
+from facta.application.tracing import current_traceparent
 from facta.domain import DomainEvent, utc_now
 from facta.errors import EventStormError
 from facta.persistence.outbox import DeliverySettings, Outbox, OutboxEntry
@@ -62,8 +63,13 @@ class EventFlow:
                 # a command sent by an event handler is not stored: name the stored event
                 # that caused it, so the chain can be followed from event to event
                 causation_id = context.causation_id
+            traceparent = current_traceparent()
             events = [
-                event.with_metadata(correlation_id=correlation_id, causation_id=causation_id)
+                event.with_metadata(
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    traceparent=traceparent,
+                )
                 for event in events
             ]
         available_at = utc_now() + self._settings.grace

@@ -184,6 +184,10 @@ class InMemoryOutbox(Outbox):
         else:
             row.available_at, row.locked_until = due, None
 
+    async def is_delivered(self, event_id: UUID, handler: str) -> bool:
+        delivery = self._store._deliveries.get(event_id, {}).get(handler)
+        return delivery is not None and delivery.status is DeliveryStatus.DONE
+
     async def pending(self, limit: int = 100) -> list[PendingEvent]:
         rows = list(self._store._undelivered.values())[:limit]
         return [self._pending(row) for row in rows]

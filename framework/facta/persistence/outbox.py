@@ -214,6 +214,10 @@ class Outbox(ABC):
         """
 
     @abstractmethod
+    async def is_delivered(self, event_id: UUID, handler: str) -> bool:
+        """Whether ``handler`` has a receipt for ``event_id`` (an inbox look-up)."""
+
+    @abstractmethod
     async def pending(self, limit: int = 100) -> list[PendingEvent]:
         """Undelivered events, oldest first, without claiming them."""
 

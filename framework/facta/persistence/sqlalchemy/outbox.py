@@ -146,6 +146,15 @@ class SqlAlchemyOutbox(Outbox):
                 )
             )
 
+    async def is_delivered(self, event_id: UUID, handler: str) -> bool:
+        async with self._engine.connect() as connection:
+            status = await connection.scalar(
+                select(deliveries.c.status).where(
+                    deliveries.c.event_id == event_id, deliveries.c.handler == handler
+                )
+            )
+        return status == DeliveryStatus.DONE.value
+
     async def pending(self, limit: int = 100) -> list[PendingEvent]:
         statement = (
             select(
