@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import http as http_binding
@@ -164,8 +165,8 @@ def _from_document(document: object) -> CloudEvent:
     for name in ("id", "source", "type", "specversion"):
         if not isinstance(document[name], str):
             raise InvalidCloudEvent(f"attribute {name} must be a string")
-    if "time" in document and not isinstance(document["time"], str):
-        raise InvalidCloudEvent("attribute time must be an RFC 3339 timestamp string")
+    if "time" in document:
+        _check_time(document["time"])
     try:
         event = JSON_FORMAT.read(CloudEvent, json.dumps(document))
     except Exception as error:  # the SDK raises many kinds; all mean the same to a sender
@@ -173,6 +174,17 @@ def _from_document(document: object) -> CloudEvent:
     assert isinstance(event, CloudEvent)
     _check(event.get_attributes(), event.get_data())
     return event
+
+
+def _check_time(value: object) -> None:
+    try:
+        if not isinstance(value, str):
+            raise ValueError("not a string")
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as error:
+        raise InvalidCloudEvent(
+            f"attribute time must be an RFC 3339 timestamp, not {value!r}"
+        ) from error
 
 
 def _check(attributes: Mapping[str, Any], data: object) -> None:
