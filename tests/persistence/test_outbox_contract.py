@@ -17,6 +17,7 @@ from facta import (
     Application,
     ApplicationBuilder,
     DomainEventHandler,
+    PermanentFailure,
     UnitOfWork,
     utc_now,
 )
@@ -274,3 +275,35 @@ async def test_random_handler_failures_end_with_every_event_delivered_or_dead_le
         for handler in ("ledger", "mailer"):
             key = (handler, str(event.event_id))
             assert (key in effects.runs) != (key in dead)
+
+
+async def test_pruning_keeps_events_with_dead_letters_visible(
+    app: Application, effects: Effects
+) -> None:
+    effects.failing = {"mailer"}
+    await deposit(app)
+    await relay(app).drain()
+    outbox: Outbox = app.get(Outbox)  # type: ignore[type-abstract]
+    assert (await outbox.stats()).dead_letters == 1
+
+    await outbox.prune(utc_now() + timedelta(seconds=1))
+
+    assert (await outbox.stats()).dead_letters == 1
+    assert len(await outbox.deliveries(DeliveryStatus.DEAD)) == 1
+
+
+class Refuses(DomainEventHandler[MoneyDeposited]):
+    async def handle(self, event: MoneyDeposited) -> None:
+        raise PermanentFailure("the other side said no for good")
+
+
+async def test_a_permanent_failure_is_dead_lettered_at_the_first_attempt(
+    backend: Backend, effects: Effects
+) -> None:
+    app = build(backend, effects, Refuses)
+    await app.mediator.send(OpenAccount(account_id="ann", owner="ann"))
+    await deposit(app)
+
+    (dead,) = await app.outbox.deliveries(DeliveryStatus.DEAD)
+    assert dead.attempts == 1 and "said no for good" in dead.last_error
+    assert (await app.outbox.stats()).pending == 0

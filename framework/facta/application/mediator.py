@@ -21,7 +21,7 @@ from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
 from facta.application.registry import HandlerRegistry
 from facta.domain import DomainEvent
-from facta.errors import ConfigurationError, EventHandlingError, HandlerFailure
+from facta.errors import AlreadyDelivered, ConfigurationError, EventHandlingError, HandlerFailure
 
 __all__ = ["DispatchReport", "Mediator"]
 
@@ -129,6 +129,12 @@ class Mediator:
             try:
                 handler = factory.create()
                 await run_pipeline(behaviors, event, context, _terminal(handler, event))
+            except AlreadyDelivered as error:
+                # another run (a relay worker whose lease ran out) already did it: settled
+                failures.append(HandlerFailure(factory.name, error))
+                _log.debug(
+                    "%s already handled %s %s", factory.name, event.event_type, event.event_id
+                )
             except Exception as error:
                 failures.append(HandlerFailure(factory.name, error))
                 _log.error(

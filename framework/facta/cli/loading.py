@@ -12,17 +12,20 @@ names the database.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import os
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from facta.cli.errors import Failure, UsageError
-from facta.errors import FactaError
+from facta.errors import FactaError, PersistenceError
 from facta.hosting import Application, ApplicationBuilder
 
 if TYPE_CHECKING:
@@ -86,7 +89,9 @@ async def load_application(value: str | None) -> Application:
         try:
             inspect.signature(target).bind()
         except TypeError:
-            raise UsageError(f"--app {spec}: the factory must be callable without arguments")
+            raise UsageError(
+                f"--app {spec}: the factory must be callable without arguments"
+            ) from None
         except ValueError:  # no signature to inspect (a builtin): just try it
             pass
         try:
@@ -148,23 +153,48 @@ async def open_application(value: str | None) -> AsyncIterator[Application]:
     An error that the block raises while talking to the database becomes a ``Failure``
     of one line that names the database, instead of a driver's traceback.
     """
+    threads = set(threading.enumerate())
     app = await load_application(value)
+    failed = False
     try:
         yield app
-    except (FactaError, OSError) as error:
-        raise Failure(describe_failure(error, app)) from error
     except Exception as error:
-        if not _is_database_error(error):
+        if not isinstance(error, FactaError | OSError) and not _is_database_error(error):
             raise
+        failed = True
         raise Failure(describe_failure(error, app)) from error
     finally:
         await dispose(app)
+        if failed:
+            await _settle(threads)
+
+
+async def _settle(known: set[threading.Thread], timeout: float = 1.0) -> None:
+    """Let the driver threads of a failed connection finish before the event loop closes.
+
+    A connection that failed to open may still be handing its outcome back to the loop
+    from its thread (aiosqlite does); closing the loop first makes that thread fail
+    noisily on the way out. Waits at most ``timeout``, and only after a failure; pool
+    workers (the loop's executor) are left to ``asyncio.run``, which shuts them down.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        thread.is_alive() and not thread.name.startswith(_POOL_THREADS)
+        for thread in threading.enumerate()
+        if thread not in known
+    ):
+        await asyncio.sleep(0.01)
+
+
+_POOL_THREADS = ("asyncio_", "ThreadPoolExecutor")
 
 
 def describe_failure(error: BaseException, app: Application) -> str:
     """One line for an error met while working on ``app``'s outbox, naming its database."""
     where = database_name(app)
     place = f"the database {where}" if where else "the application's outbox"
+    if isinstance(error, PersistenceError) and error.__cause__ is not None:
+        error = error.__cause__  # the back-end's translation: report the driver's reason
     if isinstance(error, FactaError):
         return f"{place}: {first_line(str(error))}"
     if isinstance(error, OSError):

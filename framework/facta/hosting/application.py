@@ -13,7 +13,7 @@ import injector
 
 from facta.application import HandlerRegistry, Mediator, OperationContext, OperationScope
 from facta.hosting.services import BackgroundService
-from facta.persistence import Outbox
+from facta.persistence import Outbox, UnitOfWork
 
 if TYPE_CHECKING:
     from facta.integration.ingestion import Ingestor
@@ -71,6 +71,20 @@ class Application:
             self._scope,
             self._container.get(Outbox),  # type: ignore[type-abstract]
         )
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox of this application's back-end (for operators and tests)."""
+        return self._container.get(Outbox)  # type: ignore[type-abstract]
+
+    @property
+    def services(self) -> tuple[BackgroundService, ...]:
+        """The background services this application starts and stops."""
+        return self._services
+
+    def unit_of_work(self) -> UnitOfWork:
+        """The unit of work of the current operation (open one with ``operation()``)."""
+        return self._container.get(UnitOfWork)  # type: ignore[type-abstract]
 
     def get(self, interface: type[T]) -> T:
         """The application's instance of ``interface`` (singletons, outside operations)."""

@@ -22,7 +22,7 @@ from facta.application import (
 from facta.application.dependencies import Constructor, FactoryProvider
 from facta.errors import OutsideOperation
 from facta.hosting.application import Application
-from facta.hosting.services import BackgroundService
+from facta.hosting.services import BackgroundService, ProvidesServices
 from facta.integration.publishers import Publisher
 from facta.persistence import (
     DeliverySettings,
@@ -158,6 +158,9 @@ class ApplicationBuilder:
             to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
         )
         services: list[BackgroundService] = []
+        for module in (self._persistence, *self._modules):
+            if isinstance(module, ProvidesServices):
+                services.extend(module.services(container))
         if isinstance(publisher, BackgroundService):
             services.append(publisher)
         for service_type in self._services:

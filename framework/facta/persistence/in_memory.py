@@ -235,10 +235,15 @@ class InMemoryOutbox(Outbox):
         return revived
 
     async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
+        deliveries = self._store._deliveries
         doomed = [
             event_id
             for event_id, row in self._store._outbox.items()
-            if row.delivered_at is not None and row.delivered_at < delivered_before
+            if row.delivered_at is not None
+            and row.delivered_at < delivered_before
+            and not any(
+                d.status is DeliveryStatus.DEAD for d in deliveries.get(event_id, {}).values()
+            )
         ][:limit]
         for event_id in doomed:
             del self._store._outbox[event_id]

@@ -238,8 +238,10 @@ class Outbox(ABC):
     async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
         """Delete events delivered before the given time, with their receipts.
 
-        At most ``limit`` events go per call (all when None); returns how many went, so a
-        caller can prune a large outbox in steps and report progress.
+        Events with a dead-lettered delivery are kept, so that dead letters stay visible
+        and replayable until an operator deals with them. At most ``limit`` events go per
+        call (all when None); returns how many went, so a caller can prune a large outbox
+        in steps and report progress.
         """
 
     @abstractmethod

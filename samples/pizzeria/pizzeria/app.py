@@ -1,16 +1,41 @@
-"""The composition root: how the pizzeria is assembled into a facta application."""
+"""The composition root: how the pizzeria is assembled into a facta application.
+
+One setting chooses where the data lives, a database URL (``PizzeriaSettings``):
+
+- none: in-memory persistence and read models (tests, the tutorial);
+- ``sqlite:///pizzeria.db`` or ``postgresql://...``: facta's SQLAlchemy back-end and the
+  read models in ``pizzeria_*`` tables (``pizzeria.sql``, imported only then, so the
+  in-memory pizzeria needs no database driver).
+
+On a database, ``prepare_database(app)`` creates the tables at start-up (idempotently)
+and ``close_database(app)`` closes the connections; ``open_pizzeria`` does both around
+the application's life.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import TextIO
+
+import injector
 
 from facta import Application, ApplicationBuilder, MessageKind
 from pizzeria.application.commands import AddPizza
 from pizzeria.application.read_models import InMemoryReadModels
+from pizzeria.settings import PizzeriaSettings
 from pizzeria.tracing import TracingBehavior
 
-__all__ = ["MENU", "create_app", "pizzeria_builder", "seed_menu"]
+__all__ = [
+    "MENU",
+    "close_database",
+    "create_app",
+    "open_pizzeria",
+    "pizzeria_builder",
+    "prepare_database",
+    "seed_menu",
+]
 
 MENU: tuple[AddPizza, ...] = (
     AddPizza(
@@ -42,25 +67,82 @@ MENU: tuple[AddPizza, ...] = (
 """The menu Mario opens with, as the commands that put it on sale."""
 
 
-def pizzeria_builder(trace: TextIO | None = None) -> ApplicationBuilder:
-    """The pizzeria's application builder, on in-memory persistence and read models.
+def pizzeria_builder(
+    database_url: str | None = None, *, trace: TextIO | None = None
+) -> ApplicationBuilder:
+    """The pizzeria's application builder, in memory or on the database at ``database_url``.
 
     With ``trace``, every command, committed event and handler run is written to it.
-    Each ``build()`` gets read models of its own.
+    Each ``build()`` gets read models of its own (in memory) or shares the database.
     """
+    settings = PizzeriaSettings(database_url)
+
+    def bind_settings(binder: injector.Binder) -> None:
+        binder.bind(PizzeriaSettings, to=settings)
+
     builder = (
         ApplicationBuilder()
         .scan("pizzeria.domain", "pizzeria.application")
-        .add_module(InMemoryReadModels())
+        .add_module(bind_settings)
     )
+    if database_url is None:
+        builder.add_module(InMemoryReadModels())
+    else:
+        from facta.persistence.sqlalchemy import SqlAlchemyPersistence
+        from pizzeria.sql import SqlReadModels
+
+        builder.use_persistence(SqlAlchemyPersistence(database_url)).add_module(SqlReadModels())
     if trace is not None:
         builder.use_behavior(TracingBehavior(trace), on=[MessageKind.COMMAND, MessageKind.EVENT])
     return builder
 
 
-def create_app(trace: TextIO | None = None) -> Application:
-    """A new pizzeria application (see ``pizzeria_builder``); its menu is empty."""
-    return pizzeria_builder(trace).build()
+def create_app(database_url: str | None = None, *, trace: TextIO | None = None) -> Application:
+    """A new pizzeria application (see ``pizzeria_builder``); its menu is empty.
+
+    On a database, run ``prepare_database`` before using it.
+    """
+    return pizzeria_builder(database_url, trace=trace).build()
+
+
+async def prepare_database(app: Application) -> None:
+    """The start-up step: create facta's tables and the read models' where they are missing.
+
+    Idempotent; in memory there is nothing to do.
+    """
+    if app.get(PizzeriaSettings).in_memory:
+        return
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from pizzeria.sql import create_tables
+
+    await create_tables(app.get(AsyncEngine))
+
+
+async def close_database(app: Application) -> None:
+    """Close the application's database connections; in memory there is nothing to do."""
+    if app.get(PizzeriaSettings).in_memory:
+        return
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    await app.get(AsyncEngine).dispose()
+
+
+@asynccontextmanager
+async def open_pizzeria(
+    database_url: str | None = None, *, trace: TextIO | None = None
+) -> AsyncIterator[Application]:
+    """A pizzeria application, its tables prepared and its services started, for a block.
+
+    Its services are stopped and its database connections closed when the block ends.
+    """
+    app = create_app(database_url, trace=trace)
+    try:
+        await prepare_database(app)
+        async with app:
+            yield app
+    finally:
+        await close_database(app)
 
 
 async def seed_menu(app: Application) -> None:

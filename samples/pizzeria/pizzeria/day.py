@@ -1,18 +1,26 @@
-"""A scripted day at Mario's Pizzeria, from opening to closing, on in-memory persistence.
+"""A scripted day at Mario's Pizzeria, from opening to closing, on a real database.
 
 Every command sent, every event committed and every handler run is traced as it
 happens (``pizzeria.tracing``); between the scenes the day says what is going on, and it
-ends with what the read side shows.
+ends with what the read side shows and which database it ran on.
+
+By default the day runs on SQLite, in a fresh database file in a temporary folder that
+is removed afterwards. Given a database URL it runs there instead, but only on an empty
+database: the day tells a story from the opening of the pizzeria (the menu goes on sale,
+new customers register, the kitchen is idle), which a database that already holds a
+pizzeria would contradict, so it refuses such a database and says so.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from facta import Application, Command, DomainError
-from pizzeria.app import create_app, seed_menu
+from facta import Application, Command, DomainError, UnitOfWork
+from pizzeria.app import MENU, close_database, create_app, prepare_database, seed_menu
 from pizzeria.application.commands import (
     CancelOrder,
     ChangePizzaPrice,
@@ -25,9 +33,14 @@ from pizzeria.application.commands import (
     StartCooking,
 )
 from pizzeria.application.queries import GetKitchen, GetMenu, GetOrder, ListOrders
-from pizzeria.domain.menu import Size, Topping
+from pizzeria.domain.kitchen import KITCHEN_ID, Kitchen
+from pizzeria.domain.menu import Pizza, Size, Topping
+from pizzeria.settings import describe_database
 
-__all__ = ["run_day"]
+__all__ = ["DAY_ALREADY_PLAYED", "run_day"]
+
+DAY_ALREADY_PLAYED = 3
+"""The exit code of a day refused because its database already holds a pizzeria."""
 
 
 class _Guest(NamedTuple):
@@ -63,10 +76,75 @@ class _Day:
         raise RuntimeError("the day expected a refusal, and the pizzeria accepted")
 
 
-async def run_day(out: TextIO | None = None) -> int:
-    """Play the day, writing to ``out`` (stdout by default); return the exit code, 0."""
+async def run_day(
+    out: TextIO | None = None,
+    database_url: str | None = None,
+    *,
+    in_memory: bool = False,
+    err: TextIO | None = None,
+) -> int:
+    """Play the day, narrating to ``out`` (stdout by default); return the exit code.
+
+    The day runs on a new SQLite file in a temporary folder, on the empty database at
+    ``database_url``, or ``in_memory``. It answers 0 when it was played; 1 when the
+    database cannot be opened and ``DAY_ALREADY_PLAYED`` when it is not empty, both with
+    a message on ``err`` (stderr by default).
+    """
     out = out if out is not None else sys.stdout
-    app = create_app(trace=out)
+    err = err if err is not None else sys.stderr
+    if in_memory:
+        return await _play_on(None, "in memory, without a database", out, err)
+    if database_url is not None:
+        return await _play_on(database_url, f"on {describe_database(database_url)}", out, err)
+    with tempfile.TemporaryDirectory(prefix="pizzeria-day-") as folder:
+        url = f"sqlite:///{Path(folder) / 'pizzeria.db'}"
+        where = f"on {url} (a new SQLite file, removed with its folder now)"
+        return await _play_on(url, where, out, err)
+
+
+async def _play_on(database_url: str | None, where: str, out: TextIO, err: TextIO) -> int:
+    try:
+        app = create_app(database_url, trace=out)
+    except Exception as error:  # a missing driver or extra, a URL SQLAlchemy refuses
+        print(f"cannot play the day {where}: {error}", file=err)
+        return 1
+    try:
+        try:
+            await prepare_database(app)
+            played_before = await _holds_a_pizzeria(app)
+        except Exception as error:  # unreachable, refused, no such database: the driver says
+            print(f"cannot play the day {where}: {error}", file=err)
+            return 1
+        if played_before:
+            print(
+                f"not playing the day {where}: that database already holds a pizzeria (a "
+                f"menu, a kitchen or orders), and the day starts at the opening.\n"
+                f"Point PIZZERIA_DATABASE_URL (or --database-url) at an empty database, or "
+                f"leave both unset to play on a new SQLite file.",
+                file=err,
+            )
+            return DAY_ALREADY_PLAYED
+        await _play(app, out)
+        print(f"\nThe day ran {where}.", file=out)
+        return 0
+    finally:
+        await close_database(app)
+
+
+async def _holds_a_pizzeria(app: Application) -> bool:
+    """Whether the pizzeria's aggregates or orders are stored already."""
+    async with app.operation("is the database empty?"):
+        uow: UnitOfWork = app.container.get(UnitOfWork)  # type: ignore[type-abstract]
+        pizzas = uow.repository(Pizza)
+        for command in MENU:
+            if await pizzas.find(command.name) is not None:
+                return True
+        if await uow.repository(Kitchen).find(KITCHEN_ID) is not None:
+            return True
+    return (await app.mediator.query(ListOrders(page_size=1))).total > 0
+
+
+async def _play(app: Application, out: TextIO) -> None:
     day = _Day(app, out)
     send = app.mediator.send
 
@@ -122,4 +200,3 @@ async def run_day(out: TextIO | None = None) -> int:
             f"{summary.order_id[:8]}  {summary.status:<16} {summary.customer_name:<13} "
             f"{summary.total:>6}"
         )
-    return 0

@@ -1,21 +1,28 @@
-"""The scripted day (``python -m pizzeria``) runs and narrates what the pizzeria does."""
+"""The scripted day (``python -m pizzeria``) runs and narrates what the pizzeria does, on a
+new SQLite file by default, or on the empty database it is pointed at."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from pizzeria.day import run_day
+from pizzeria.__main__ import main
+from pizzeria.day import DAY_ALREADY_PLAYED, run_day
+from pizzeria.settings import DATABASE_URL_VARIABLE
 
 
-@pytest.fixture
-async def narration() -> list[str]:
-    """The lines the day writes."""
-    out = io.StringIO()
-    assert await run_day(out) == 0
+@pytest.fixture(scope="module")
+def narration() -> list[str]:
+    """The lines the day writes on its own SQLite file (played once for these tests)."""
+    out, err = io.StringIO(), io.StringIO()
+    assert asyncio.run(run_day(out, err=err)) == 0, err.getvalue()
     return out.getvalue().splitlines()
 
 
@@ -74,11 +81,73 @@ async def test_the_day_ends_with_what_the_read_side_shows(narration: list[str]) 
     assert len(narration) < 150
 
 
-def test_python_dash_m_pizzeria_runs_the_day_and_exits_0() -> None:
+def test_the_day_ends_naming_its_sqlite_file_which_is_gone_afterwards(
+    narration: list[str],
+) -> None:
+    where = re.fullmatch(
+        r"The day ran on sqlite:///(\S+/pizzeria\.db) \(.*removed.*\)\.", narration[-1]
+    )
+
+    assert where is not None, narration[-1]
+    assert not Path(where[1]).parent.exists()
+
+
+async def test_the_day_can_be_played_in_memory() -> None:
+    out = io.StringIO()
+
+    assert await run_day(out, in_memory=True) == 0
+    assert out.getvalue().splitlines()[-1] == "The day ran in memory, without a database."
+
+
+@pytest.mark.backends("postgresql")
+async def test_the_day_runs_on_postgresql_and_refuses_a_database_it_already_filled(
+    database_url: str,
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+
+    assert await run_day(out, database_url, err=err) == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == f"The day ran on {database_url}."
+    assert any("delivered" in line and "Giulia Verdi" in line for line in lines)
+
+    again, err = io.StringIO(), io.StringIO()
+    assert await run_day(again, database_url, err=err) == DAY_ALREADY_PLAYED
+    assert "already holds a pizzeria" in err.getvalue()
+    assert "at an empty database" in err.getvalue()
+    assert "> PlaceOrder" not in again.getvalue()
+
+
+def test_python_dash_m_pizzeria_runs_the_day_on_a_new_sqlite_file_and_exits_0() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != DATABASE_URL_VARIABLE}
     done = subprocess.run(
-        [sys.executable, "-m", "pizzeria"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "pizzeria"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
     )
 
     assert done.returncode == 0, done.stderr
     assert "> AddPizza name=margherita" in done.stdout
+    assert "The day ran on sqlite:///" in done.stdout.splitlines()[-1]
     assert done.stderr == ""
+
+
+def test_the_database_url_comes_from_the_environment_unless_the_flag_names_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from_environment, from_flag = tmp_path / "environment.db", tmp_path / "flag.db"
+    monkeypatch.setenv(DATABASE_URL_VARIABLE, f"sqlite:///{from_environment}")
+
+    assert main([]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"The day ran on sqlite:///{from_environment}."
+    )
+    assert main(["--database-url", f"sqlite:///{from_flag}"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"The day ran on sqlite:///{from_flag}."
+
+    assert main([]) == DAY_ALREADY_PLAYED
+    refusal = capsys.readouterr()
+    assert "Point PIZZERIA_DATABASE_URL (or --database-url) at an empty database" in refusal.err
+    assert refusal.out == ""

@@ -15,7 +15,7 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 
 from facta.persistence.sqlalchemy.module import SqlAlchemyPersistence, create_engine
 from facta.persistence.sqlalchemy.outbox import DECODING, SqlAlchemyOutbox
-from facta.persistence.sqlalchemy.schema import create_schema, ddl, metadata
+from facta.persistence.sqlalchemy.schema import UtcDateTime, create_schema, ddl, metadata
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "SqlAlchemyOutbox",
     "SqlAlchemyPersistence",
     "SqlAlchemyUnitOfWork",
+    "UtcDateTime",
     "create_engine",
     "create_schema",
     "ddl",

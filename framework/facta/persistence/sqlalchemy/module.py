@@ -28,7 +28,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
     ``sqlite:///file.db`` and ``postgresql://...`` get their async drivers (aiosqlite,
     asyncpg). SQLite runs in WAL mode with a busy timeout, so readers never wait on the
-    writer and writers queue instead of failing. An in-memory SQLite database is refused:
+    writer and writers queue instead of failing; asyncpg gives up connecting after 10 s
+    rather than its default minute. An in-memory SQLite database is refused:
     each connection would see a different database.
     """
     parsed = make_url(url)
@@ -45,6 +46,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    if driver == "postgresql+asyncpg":
+        options.setdefault("connect_args", {}).setdefault("timeout", 10)
     return create_async_engine(parsed, **options)
 
 
@@ -67,9 +70,19 @@ class SqlAlchemyPersistence(injector.Module):
             raise ConfigurationError("SqlAlchemyPersistence needs either a url or an engine")
         self._url = url
         self._engine = engine
+        self._created: AsyncEngine | None = None
+
+    def services(self, container: injector.Injector) -> list[_EngineLifetime]:
+        """Disposes, when the application stops, of the engine this module created.
+
+        An engine you passed in stays yours to dispose.
+        """
+        return [] if self._created is None else [_EngineLifetime(self._created)]
 
     def configure(self, binder: injector.Binder) -> None:
-        engine = self._engine if self._engine is not None else create_engine(str(self._url))
+        engine = self._engine
+        if engine is None:
+            engine = self._created = create_engine(str(self._url))
         flows: list[EventFlow] = []
 
         def build(container: injector.Injector) -> UnitOfWork:
@@ -83,3 +96,16 @@ class SqlAlchemyPersistence(injector.Module):
         binder.bind(AsyncEngine, to=engine)
         binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+class _EngineLifetime:
+    """Closes the pooled connections of an engine when its application stops."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self._engine.dispose()

@@ -7,17 +7,19 @@ never claim one row twice and never wait on each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
 from facta.domain import DomainEvent, utc_now
-from facta.errors import FactaError, HandlerFailure
+from facta.errors import FactaError, HandlerFailure, PersistenceError
 from facta.persistence.outbox import (
     DeliveryRecord,
     DeliveryStatus,
@@ -46,6 +48,24 @@ class SqlAlchemyOutbox(Outbox):
         self._registry = registry
         self._skip_locked = engine.dialect.name == "postgresql"
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction; driver errors become ``PersistenceError``."""
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except (DBAPIError, OSError) as error:
+            raise PersistenceError(f"the outbox could not be read or written: {error}") from error
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; driver errors become ``PersistenceError``."""
+        try:
+            async with self._engine.connect() as connection:
+                yield connection
+        except (DBAPIError, OSError) as error:
+            raise PersistenceError(f"the outbox could not be read: {error}") from error
+
     async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
         now = utc_now()
         due = (
@@ -71,14 +91,14 @@ class SqlAlchemyOutbox(Outbox):
                 json_text(outbox.c.payload),
             )
         )
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             rows = sorted((await connection.execute(statement)).all())
             return await self._pending(connection, rows)
 
     async def complete(self, event_ids: Sequence[UUID]) -> None:
         if not event_ids:
             return
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             await connection.execute(
                 update(outbox)
                 .where(outbox.c.event_id.in_(list(event_ids)))
@@ -93,7 +113,7 @@ class SqlAlchemyOutbox(Outbox):
         policy: RetryPolicy,
     ) -> None:
         now = utc_now()
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             known = {
                 row.handler: row
                 for row in await connection.execute(
@@ -147,7 +167,7 @@ class SqlAlchemyOutbox(Outbox):
             )
 
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:
-        async with self._engine.connect() as connection:
+        async with self._reading() as connection:
             status = await connection.scalar(
                 select(deliveries.c.status).where(
                     deliveries.c.event_id == event_id, deliveries.c.handler == handler
@@ -167,7 +187,7 @@ class SqlAlchemyOutbox(Outbox):
             .order_by(outbox.c.position)
             .limit(limit)
         )
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             rows = (await connection.execute(statement)).all()
             return await self._pending(connection, rows)
 
@@ -182,7 +202,7 @@ class SqlAlchemyOutbox(Outbox):
         )
         if status is not None:
             statement = statement.where(deliveries.c.status == status.value)
-        async with self._engine.connect() as connection:
+        async with self._reading() as connection:
             rows = (await connection.execute(statement)).all()
         return [
             DeliveryRecord(
@@ -205,7 +225,7 @@ class SqlAlchemyOutbox(Outbox):
             condition &= deliveries.c.event_id == event_id
         if handler is not None:
             condition &= deliveries.c.handler == handler
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             revived = (
                 (
                     await connection.execute(
@@ -224,12 +244,18 @@ class SqlAlchemyOutbox(Outbox):
         return len(revived)
 
     async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
+        dead = select(deliveries.c.event_id).where(
+            deliveries.c.event_id == outbox.c.event_id,
+            deliveries.c.status == DeliveryStatus.DEAD.value,
+        )
         doomed = select(outbox.c.event_id).where(
-            outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < delivered_before
+            outbox.c.delivered_at.is_not(None),
+            outbox.c.delivered_at < delivered_before,
+            ~dead.exists(),
         )
         if limit is not None:
             doomed = doomed.order_by(outbox.c.delivered_at).limit(limit)
-        async with self._engine.begin() as connection:
+        async with self._transaction() as connection:
             event_ids = (await connection.execute(doomed)).scalars().all()
             if not event_ids:
                 return 0
@@ -238,7 +264,7 @@ class SqlAlchemyOutbox(Outbox):
         return len(event_ids)
 
     async def stats(self) -> OutboxStats:
-        async with self._engine.connect() as connection:
+        async with self._reading() as connection:
             pending = await connection.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
             )

@@ -29,7 +29,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-__all__ = ["aggregates", "create_schema", "ddl", "deliveries", "metadata", "outbox"]
+__all__ = [
+    "UtcDateTime",
+    "aggregates",
+    "create_schema",
+    "ddl",
+    "deliveries",
+    "metadata",
+    "outbox",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -3,6 +3,11 @@
 Each one applies committed events to its read model. Every view remembers the version
 of the last event of its aggregate it applied, so an event delivered again (or late)
 changes nothing.
+
+On a database, what a projection reads and saves goes through its event handler's unit
+of work: the rows commit in one transaction with the handler's receipt. A projection that
+fails leaves no row behind (the relay runs it again later), and one that succeeded is
+never applied twice.
 """
 
 from __future__ import annotations

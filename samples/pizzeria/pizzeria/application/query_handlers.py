@@ -1,4 +1,8 @@
-"""The query handlers: they answer from the read models and never load aggregates."""
+"""The query handlers: they answer from the read models and never load aggregates.
+
+They depend on the readers (``MenuReader``, ``OrderReader``), which on a database read
+through the engine: a query takes part in no unit of work.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pizzeria.application.queries import (
     GetOrder,
     ListOrders,
 )
-from pizzeria.application.read_models import MenuReadModel, OrderReadModels
+from pizzeria.application.read_models import MenuReader, OrderReader
 from pizzeria.application.views import (
     CustomerOrders,
     KitchenView,
@@ -33,7 +37,7 @@ CUSTOMER_ORDERS_LIMIT = 100
 class GetMenuHandler(QueryHandler[GetMenu, tuple[MenuItem, ...]]):
     """The pizzas on sale."""
 
-    def __init__(self, menu: MenuReadModel) -> None:
+    def __init__(self, menu: MenuReader) -> None:
         self._menu = menu
 
     async def handle(self, query: GetMenu) -> tuple[MenuItem, ...]:
@@ -43,7 +47,7 @@ class GetMenuHandler(QueryHandler[GetMenu, tuple[MenuItem, ...]]):
 class GetOrderHandler(QueryHandler[GetOrder, OrderSummary]):
     """One order by id."""
 
-    def __init__(self, read_models: OrderReadModels) -> None:
+    def __init__(self, read_models: OrderReader) -> None:
         self._read_models = read_models
 
     async def handle(self, query: GetOrder) -> OrderSummary:
@@ -56,7 +60,7 @@ class GetOrderHandler(QueryHandler[GetOrder, OrderSummary]):
 class ListOrdersHandler(QueryHandler[ListOrders, OrderPage]):
     """A page of orders, newest first."""
 
-    def __init__(self, read_models: OrderReadModels) -> None:
+    def __init__(self, read_models: OrderReader) -> None:
         self._read_models = read_models
 
     async def handle(self, query: ListOrders) -> OrderPage:
@@ -74,7 +78,7 @@ class ListOrdersHandler(QueryHandler[ListOrders, OrderPage]):
 class GetKitchenHandler(QueryHandler[GetKitchen, KitchenView]):
     """The kitchen board with the orders cooking and the queue waiting."""
 
-    def __init__(self, read_models: OrderReadModels) -> None:
+    def __init__(self, read_models: OrderReader) -> None:
         self._read_models = read_models
 
     async def handle(self, query: GetKitchen) -> KitchenView:
@@ -91,7 +95,7 @@ class GetKitchenHandler(QueryHandler[GetKitchen, KitchenView]):
 class GetCustomerOrdersHandler(QueryHandler[GetCustomerOrders, CustomerOrders]):
     """A registered customer's orders, newest first (the latest 100)."""
 
-    def __init__(self, read_models: OrderReadModels) -> None:
+    def __init__(self, read_models: OrderReader) -> None:
         self._read_models = read_models
 
     async def handle(self, query: GetCustomerOrders) -> CustomerOrders:

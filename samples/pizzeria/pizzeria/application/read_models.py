@@ -1,8 +1,15 @@
 """The read models: the stores the query side reads, kept up to date by event handlers.
 
-``MenuReadModel`` and ``OrderReadModels`` are the contracts, narrow and async so that a
-database can stand behind them; ``InMemoryMenuReadModel`` and ``InMemoryOrderReadModels``
-keep them in dictionaries. ``InMemoryReadModels`` binds one of each per application.
+Each store has two narrow, async contracts, so that a database can stand behind them:
+
+- what the query handlers read: ``MenuReader`` and ``OrderReader``;
+- what the projections (``pizzeria.application.projections``) keep: ``MenuReadModel``
+  and ``OrderReadModels``. A projection reads the current view and saves the next one;
+  on a database both happen in the event handler's unit of work, so the rows commit with
+  the handler's receipt, or not at all.
+
+``InMemoryMenuReadModel`` and ``InMemoryOrderReadModels`` keep them in dictionaries, and
+``InMemoryReadModels`` binds one of each per application; ``pizzeria.sql`` has the SQL ones.
 """
 
 from __future__ import annotations
@@ -21,33 +28,37 @@ __all__ = [
     "InMemoryOrderReadModels",
     "InMemoryReadModels",
     "MenuReadModel",
+    "MenuReader",
     "OrderReadModels",
+    "OrderReader",
 ]
 
 
 @runtime_checkable
-class MenuReadModel(Protocol):
-    """The menu as customers see it."""
-
-    async def pizza(self, name: str) -> MenuItem | None:
-        """One pizza, on sale or retired, or None if it was never on the menu."""
-
-    async def save_pizza(self, item: MenuItem) -> None:
-        """Insert or replace a pizza."""
+class MenuReader(Protocol):
+    """The menu as customers see it: what ``GetMenu`` reads."""
 
     async def menu(self) -> list[MenuItem]:
         """The pizzas on sale, by name."""
 
 
 @runtime_checkable
-class OrderReadModels(Protocol):
-    """Order summaries, the kitchen board and the customers, for the query side."""
+class MenuReadModel(Protocol):
+    """The menu as ``MenuProjection`` keeps it."""
+
+    async def pizza(self, name: str) -> MenuItem | None:
+        """One pizza, on sale or retired, or None if it was never on the menu."""
+
+    async def save_pizza(self, item: MenuItem) -> None:
+        """Insert or replace a pizza; a stored item of the same or a later version stays."""
+
+
+@runtime_checkable
+class OrderReader(Protocol):
+    """Order summaries, the kitchen board and the customers, as the query side reads them."""
 
     async def order(self, order_id: str) -> OrderSummary | None:
         """One order, or None."""
-
-    async def save_order(self, summary: OrderSummary) -> None:
-        """Insert or replace an order's summary."""
 
     async def orders(
         self,
@@ -65,18 +76,32 @@ class OrderReadModels(Protocol):
     async def kitchen(self) -> KitchenBoard:
         """The kitchen's capacity and the orders cooking."""
 
-    async def save_kitchen(self, board: KitchenBoard) -> None:
-        """Replace the kitchen board."""
-
     async def customer(self, phone: str) -> CustomerSummary | None:
         """A registered customer by normalized phone, or None."""
+
+
+@runtime_checkable
+class OrderReadModels(Protocol):
+    """Order summaries, the kitchen board and the customers, as the projections keep them."""
+
+    async def order(self, order_id: str) -> OrderSummary | None:
+        """One order, or None."""
+
+    async def save_order(self, summary: OrderSummary) -> None:
+        """Insert or replace an order's summary; one of the same or a later version stays."""
+
+    async def kitchen(self) -> KitchenBoard:
+        """The kitchen's capacity and the orders cooking."""
+
+    async def save_kitchen(self, board: KitchenBoard) -> None:
+        """Replace the kitchen board; a stored one of the same or a later version stays."""
 
     async def save_customer(self, customer: CustomerSummary) -> None:
         """Insert or replace a customer."""
 
 
 class InMemoryMenuReadModel:
-    """``MenuReadModel`` in a dictionary."""
+    """``MenuReader`` and ``MenuReadModel`` in a dictionary."""
 
     def __init__(self) -> None:
         self._pizzas: dict[str, MenuItem] = {}
@@ -85,7 +110,9 @@ class InMemoryMenuReadModel:
         return self._pizzas.get(name)
 
     async def save_pizza(self, item: MenuItem) -> None:
-        self._pizzas[item.name] = item
+        stored = self._pizzas.get(item.name)
+        if stored is None or stored.version < item.version:
+            self._pizzas[item.name] = item
 
     async def menu(self) -> list[MenuItem]:
         return sorted(
@@ -95,7 +122,12 @@ class InMemoryMenuReadModel:
 
 
 class InMemoryOrderReadModels:
-    """``OrderReadModels`` in dictionaries; ties in time keep the order of arrival."""
+    """``OrderReader`` and ``OrderReadModels`` in dictionaries; ties in time keep the order
+    of arrival.
+
+    Unlike the SQL read models they are not transactional: a projection that fails after
+    saving leaves its save behind (the in-memory back-end is for tests and tutorials).
+    """
 
     def __init__(self, kitchen_capacity: int = DEFAULT_CAPACITY) -> None:
         self._orders: dict[str, tuple[int, OrderSummary]] = {}
@@ -109,8 +141,10 @@ class InMemoryOrderReadModels:
 
     async def save_order(self, summary: OrderSummary) -> None:
         entry = self._orders.get(summary.order_id)
-        arrival = next(self._arrival) if entry is None else entry[0]
-        self._orders[summary.order_id] = (arrival, summary)
+        if entry is None:
+            self._orders[summary.order_id] = (next(self._arrival), summary)
+        elif entry[1].version < summary.version:
+            self._orders[summary.order_id] = (entry[0], summary)
 
     async def orders(
         self,
@@ -140,7 +174,8 @@ class InMemoryOrderReadModels:
         return self._kitchen
 
     async def save_kitchen(self, board: KitchenBoard) -> None:
-        self._kitchen = board
+        if self._kitchen.version < board.version:
+            self._kitchen = board
 
     async def customer(self, phone: str) -> CustomerSummary | None:
         return self._customers.get(phone)
@@ -150,8 +185,16 @@ class InMemoryOrderReadModels:
 
 
 class InMemoryReadModels(injector.Module):
-    """Binds in-memory read models, new ones for each application that installs it."""
+    """Binds in-memory read models, new ones for each application that installs it.
+
+    One instance of each store serves both its contracts: what the projections save is
+    what the queries read.
+    """
 
     def configure(self, binder: injector.Binder) -> None:
-        binder.bind(MenuReadModel, to=InMemoryMenuReadModel())  # type: ignore[type-abstract]
-        binder.bind(OrderReadModels, to=InMemoryOrderReadModels())  # type: ignore[type-abstract]
+        menu = InMemoryMenuReadModel()
+        orders = InMemoryOrderReadModels()
+        binder.bind(MenuReader, to=menu)  # type: ignore[type-abstract]
+        binder.bind(MenuReadModel, to=menu)  # type: ignore[type-abstract]
+        binder.bind(OrderReader, to=orders)  # type: ignore[type-abstract]
+        binder.bind(OrderReadModels, to=orders)  # type: ignore[type-abstract]
