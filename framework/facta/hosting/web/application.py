@@ -1,0 +1,185 @@
+"""A facta application served by FastAPI: lifespan, per-request operations, errors.
+
+``web_app(application)`` returns a FastAPI app that starts the facta application (its
+relay, consumers and publishers) with the web server and stops it after, runs every
+request in its own operation scope (with the caller's W3C ``traceparent``), hands routes
+the mediator through ``MediatorDep``, and answers every error as
+``application/problem+json`` (RFC 9457):
+
+| error | status |
+|---|---|
+| ``NotFound`` | 404 |
+| ``ConcurrencyError``, ``DomainError`` (a refused transition) | 409 |
+| ``MessageValidationError``, invalid request bodies and parameters | 422, with the fields |
+| ``HTTPException`` | its status |
+| anything else | 500, without the exception's text (it is logged) |
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from facta.application import Mediator
+from facta.application.tracing import trace_context
+from facta.errors import (
+    ConcurrencyError,
+    DomainError,
+    FieldError,
+    MessageValidationError,
+    NotFound,
+)
+from facta.hosting.application import Application
+from facta.hosting.web.problems import Problem
+
+__all__ = [
+    "ApplicationDep",
+    "MediatorDep",
+    "application_of",
+    "install_problem_handlers",
+    "web_app",
+]
+
+_log = logging.getLogger("facta.web")
+
+Startup = Callable[[Application], Awaitable[None]]
+
+
+def web_app(
+    application: Application,
+    *,
+    on_startup: Startup | None = None,
+    on_shutdown: Startup | None = None,
+    **fastapi_options: Any,
+) -> FastAPI:
+    """A FastAPI app serving ``application``: include your routers in it.
+
+    ``on_startup`` runs after the application's services started (create tables, seed
+    data); ``on_shutdown`` before they stop. Other keyword arguments go to ``FastAPI``
+    (``title``, ``version``, ``description``...).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with application:
+            if on_startup is not None:
+                await on_startup(application)
+            try:
+                yield
+            finally:
+                if on_shutdown is not None:
+                    await on_shutdown(application)
+
+    api = FastAPI(lifespan=lifespan, **fastapi_options)
+    api.state.facta = application
+    api.add_middleware(OperationMiddleware, application=application)
+    install_problem_handlers(api)
+    return api
+
+
+def application_of(request: Request) -> Application:
+    """The facta application serving ``request``."""
+    application: Application = request.app.state.facta
+    return application
+
+
+def _mediator(request: Request) -> Mediator:
+    return application_of(request).mediator
+
+
+ApplicationDep = Annotated[Application, Depends(application_of)]
+"""A route parameter that receives the facta application."""
+
+MediatorDep = Annotated[Mediator, Depends(_mediator)]
+"""A route parameter that receives the mediator: ``async def place(m: MediatorDep)``."""
+
+
+class OperationMiddleware:
+    """Runs each HTTP request in its own operation scope, in the caller's trace."""
+
+    def __init__(self, app: ASGIApp, application: Application) -> None:
+        self._app = app
+        self._application = application
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        traceparent = None
+        for name, value in scope.get("headers", ()):
+            if name == b"traceparent":
+                traceparent = value.decode("latin-1")
+        with trace_context(traceparent):
+            async with self._application.operation(f"{scope['method']} {scope['path']}"):
+                await self._app(scope, receive, send)
+
+
+def install_problem_handlers(api: FastAPI) -> None:
+    """Answer facta's errors, validation errors and HTTP errors as problem+json."""
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        return Problem.of(404, str(error), title="Not found").response()
+
+    async def conflict(request: Request, error: Exception) -> Response:
+        return Problem.of(
+            409,
+            str(error),
+            type="urn:facta:problem:conflict",
+            title="Conflict",
+            extensions={"error": type(error).__name__},
+        ).response()
+
+    async def invalid_message(request: Request, error: Exception) -> Response:
+        assert isinstance(error, MessageValidationError)
+        return Problem.of(
+            422,
+            f"the {error.message_type} is not valid",
+            type="urn:facta:problem:validation",
+            title="Invalid input",
+            errors=error.errors,
+        ).response()
+
+    async def invalid_request(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            FieldError(
+                location=tuple(part for part in item.get("loc", ()) if part != "body"),
+                message=str(item.get("msg", "invalid")),
+                code=str(item.get("type", "invalid")),
+            )
+            for item in error.errors()
+        ]
+        return Problem.of(
+            422,
+            "the request is not valid",
+            type="urn:facta:problem:validation",
+            title="Invalid input",
+            errors=errors,
+        ).response()
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        headers = dict(error.headers) if error.headers else None
+        return Problem.of(error.status_code, str(error.detail)).response(headers)
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        _log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return Problem.of(
+            500, "the server could not handle the request; it has been logged"
+        ).response()
+
+    api.add_exception_handler(NotFound, not_found)
+    api.add_exception_handler(ConcurrencyError, conflict)
+    api.add_exception_handler(DomainError, conflict)
+    api.add_exception_handler(MessageValidationError, invalid_message)
+    api.add_exception_handler(RequestValidationError, invalid_request)
+    api.add_exception_handler(HTTPException, http_error)
+    api.add_exception_handler(Exception, unexpected)
