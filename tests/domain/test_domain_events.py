@@ -45,7 +45,16 @@ def test_occurred_at_defaults_to_now_in_utc() -> None:
     after = datetime.now(UTC)
 
     assert event.occurred_at.utcoffset() == timedelta(0)
-    assert before <= event.occurred_at <= after
+    assert before - timedelta(milliseconds=1) < event.occurred_at <= after
+
+
+def test_occurred_at_is_kept_to_the_millisecond_so_every_back_end_stores_it_exactly() -> None:
+    precise = datetime(2024, 7, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+    event = ParcelShipped(parcel_id="p-1", weight_grams=1, occurred_at=precise)
+
+    assert event.occurred_at == precise.replace(microsecond=123000)
+    assert ParcelShipped(parcel_id="p-1", weight_grams=1).occurred_at.microsecond % 1000 == 0
 
 
 def test_occurred_at_in_another_time_zone_is_converted_to_utc() -> None:

@@ -16,6 +16,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _event_time() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 METADATA_FIELDS = frozenset(
     {
         "event_id",
@@ -41,6 +46,8 @@ class DomainEvent(BaseModel):
     when the aggregate records it, ``correlation_id`` and ``causation_id`` when the unit of
     work commits it, so that "what happened because of X?" can always be answered, and
     ``traceparent`` (W3C trace context) when a trace was active at the commit.
+    ``occurred_at`` is kept to the millisecond, the precision every back-end (MongoDB
+    included) stores exactly, so an event reads back, and is re-sent, unchanged.
 
     ``event_type`` names the event in storage and logs; it defaults to the class name and
     can be set on the class (``event_type: ClassVar[str] = "orders.OrderConfirmed"``) to
@@ -52,7 +59,7 @@ class DomainEvent(BaseModel):
     event_type: ClassVar[str] = "DomainEvent"
 
     event_id: UUID = Field(default_factory=uuid4)
-    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    occurred_at: AwareDatetime = Field(default_factory=_event_time)
     aggregate_id: str = ""
     aggregate_version: int = Field(default=0, ge=0)
     correlation_id: UUID | None = None
@@ -68,7 +75,8 @@ class DomainEvent(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        value = value.astimezone(UTC)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
     def with_metadata(self, **metadata: Any) -> Self:
         """A copy of this event with metadata fields (ids, version) filled in.

@@ -45,6 +45,12 @@ class Application:
         self._services = tuple(services)
         self._started: list[BackgroundService] = []
 
+    def use_services(self, services: Sequence[BackgroundService]) -> None:
+        """Set the background services to start and stop (the builder does it)."""
+        if self._started:
+            raise RuntimeError("the services of a started application cannot change")
+        self._services = tuple(services)
+
     @property
     def mediator(self) -> Mediator:
         """Sends commands and queries and publishes events."""

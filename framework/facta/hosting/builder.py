@@ -24,6 +24,7 @@ from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
 from facta.integration.publishers import Publisher
+from facta.integration.relay import OutboxRelay
 from facta.persistence import (
     DeliverySettings,
     EventFlow,
@@ -36,6 +37,9 @@ __all__ = ["ApplicationBuilder"]
 
 ModuleLike = injector.Module | Callable[[injector.Binder], None]
 BehaviorSpec = PipelineBehavior | type[PipelineBehavior]
+ServiceSpec = (
+    type[BackgroundService] | BackgroundService | Callable[[Application], BackgroundService]
+)
 DEFAULT_MAX_EVENT_DEPTH = 16
 
 
@@ -57,7 +61,7 @@ class ApplicationBuilder:
         self._modules: list[ModuleLike] = []
         self._persistence: ModuleLike = InMemoryPersistence()
         self._behaviors: list[tuple[BehaviorSpec, frozenset[MessageKind]]] = []
-        self._services: list[type[BackgroundService]] = []
+        self._services: list[ServiceSpec] = []
         self._max_event_depth = DEFAULT_MAX_EVENT_DEPTH
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
@@ -91,9 +95,19 @@ class ApplicationBuilder:
         self._behaviors.append((behavior, frozenset(on)))
         return self
 
-    def add_service(self, service_type: type[BackgroundService]) -> Self:
-        """Run a background service with the application; it is built by the container."""
-        self._services.append(service_type)
+    def add_service(
+        self,
+        service: type[BackgroundService]
+        | BackgroundService
+        | Callable[[Application], BackgroundService],
+    ) -> Self:
+        """Run a background service with the application, started in the order added.
+
+        Give a class (built by the container, its typed ``__init__`` parameters injected;
+        ``app.get(ServiceClass)`` then returns that instance), an instance, or a function
+        of the built application (``lambda app: AmqpConsumer(app, url, queue=...)``).
+        """
+        self._services.append(service)
         return self
 
     def max_event_depth(self, depth: int) -> Self:
@@ -157,17 +171,30 @@ class ApplicationBuilder:
             EventFlow,
             to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
         )
+        delivery = self._delivery
+        container.binder.bind(  # app.get(OutboxRelay) works whether or not it is a service
+            OutboxRelay,
+            to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery)),
+            scope=injector.SingletonScope,
+        )
         services: list[BackgroundService] = []
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
         if isinstance(publisher, BackgroundService):
             services.append(publisher)
-        for service_type in self._services:
-            service = Constructor.of(service_type, container).create()
-            container.binder.bind(service_type, to=service)  # app.get() finds this instance
-            services.append(service)
-        return Application(container, registry, mediator, services)
+        application = Application(container, registry, mediator)
+        for spec in self._services:
+            if isinstance(spec, type):
+                built: BackgroundService = Constructor.of(spec, container).create()
+                container.binder.bind(spec, to=built)  # app.get() finds this instance
+                services.append(built)
+            elif isinstance(spec, BackgroundService):
+                services.append(spec)
+            else:
+                services.append(spec(application))
+        application.use_services(services)
+        return application
 
     def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:
         logging_behavior = LoggingBehavior()

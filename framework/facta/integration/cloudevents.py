@@ -31,6 +31,7 @@ __all__ = [
     "STRUCTURED_CONTENT_TYPE",
     "CloudEvent",
     "build_cloudevent",
+    "check_attributes",
     "envelope_of",
     "read_batch",
     "read_http",
@@ -131,7 +132,7 @@ def read_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
     except Exception as error:  # the SDK raises many kinds; all mean the same to a sender
         raise InvalidCloudEvent(_describe(error)) from error
     assert isinstance(event, CloudEvent)
-    _check(event.get_attributes(), event.get_data())
+    check_attributes(event.get_attributes(), event.get_data())
     return [event]
 
 
@@ -172,7 +173,7 @@ def _from_document(document: object) -> CloudEvent:
     except Exception as error:  # the SDK raises many kinds; all mean the same to a sender
         raise InvalidCloudEvent(_describe(error)) from error
     assert isinstance(event, CloudEvent)
-    _check(event.get_attributes(), event.get_data())
+    check_attributes(event.get_attributes(), event.get_data())
     return event
 
 
@@ -187,8 +188,11 @@ def _check_time(value: object) -> None:
         ) from error
 
 
-def _check(attributes: Mapping[str, Any], data: object) -> None:
-    """What the CloudEvents 1.0 specification requires beyond the SDK's own checks."""
+def check_attributes(attributes: Mapping[str, Any], data: object) -> None:
+    """What the CloudEvents 1.0 specification requires beyond the SDK's own checks.
+
+    Every way in (HTTP here, AMQP in ``facta.integration.amqp``) calls it on what it read.
+    """
     if attributes.get("specversion") != "1.0":
         raise InvalidCloudEvent(f"specversion must be '1.0', not {attributes.get('specversion')!r}")
     for name in ("id", "source", "type"):

@@ -77,6 +77,18 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
 
+    async def start(self) -> None:
+        """Start the wrapped publisher, if it is a background service."""
+        start = getattr(self._publisher, "start", None)
+        if start is not None:
+            await start()
+
+    async def stop(self) -> None:
+        """Stop the wrapped publisher, if it is a background service."""
+        stop = getattr(self._publisher, "stop", None)
+        if stop is not None:
+            await stop()
+
     @property
     def is_open(self) -> bool:
         """True while publishes are refused without calling the publisher."""

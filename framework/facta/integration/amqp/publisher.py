@@ -1,0 +1,172 @@
+"""Publishing CloudEvents to RabbitMQ, each one confirmed by the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+
+import aiormq
+import aiormq.exceptions
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractMessage
+
+from facta.errors import PublishFailed
+from facta.integration.amqp.codec import Mode, to_message
+from facta.integration.amqp.connection import Link
+from facta.integration.amqp.topology import DEFAULT_EXCHANGE, declare_events_exchange
+from facta.integration.cloudevents import CloudEvent
+
+__all__ = ["AmqpPublisher"]
+
+_log = logging.getLogger("facta.amqp")
+
+
+class AmqpPublisher:
+    """Publishes CloudEvents to a durable RabbitMQ topic exchange, routed by their type.
+
+    Each event becomes one persistent message (routing key: its type; message id: its id)
+    in structured mode (``application/cloudevents+json``) or, with ``mode="binary"``, with
+    its attributes in ``ce-`` headers. ``publish`` returns only once the broker confirmed
+    every message; a nack, a missing confirm within ``confirm_timeout`` seconds, a lost
+    connection, or (with ``mandatory=True``) a message no queue is bound for raises
+    ``PublishFailed``, and the outbox tries again later. While the broker is away it fails
+    at once, and the publisher reconnects in the background.
+
+    It is a background service: ``ApplicationBuilder.publish_cloudevents(AmqpPublisher(url))``
+    starts and stops it with the application. Outside one, use ``async with``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        exchange: str = DEFAULT_EXCHANGE,
+        *,
+        mode: Mode = "structured",
+        mandatory: bool = False,
+        confirm_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 10.0,
+    ) -> None:
+        if mode not in ("structured", "binary"):
+            raise ValueError(f"mode must be 'structured' or 'binary', not {mode!r}")
+        self._exchange_name = exchange
+        self._mode: Mode = mode
+        self._mandatory = mandatory
+        self._confirm_timeout = confirm_timeout
+        self._exchange: AbstractExchange | None = None
+        self._link = Link(
+            url,
+            name=f"publisher to {exchange}",
+            on_open=self._declare,
+            reconnect_delay=reconnect_delay,
+            max_reconnect_delay=max_reconnect_delay,
+            connect_timeout=connect_timeout,
+        )
+
+    @property
+    def exchange(self) -> str:
+        """The name of the exchange events are published to."""
+        return self._exchange_name
+
+    @property
+    def connected(self) -> bool:
+        """Whether the publisher holds an open channel right now."""
+        return self._link.channel is not None
+
+    async def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait up to ``timeout`` seconds for a connection; whether there is one."""
+        return await self._link.wait_open(timeout)
+
+    async def start(self) -> None:
+        """Connect and declare the exchange; keep reconnecting in the background.
+
+        A broker that is away does not stop the start (publishes fail until it is back);
+        a refusal retrying cannot fix, such as bad credentials, raises
+        ``ConfigurationError``.
+        """
+        await self._link.start()
+
+    async def stop(self) -> None:
+        """Close the connection; publishes fail from now on."""
+        await self._link.stop()
+
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        """Publish ``events`` and wait until RabbitMQ confirmed each of them.
+
+        Raises ``PublishFailed`` if any was not confirmed (the others may have been: the
+        outbox sends them again with the same ids), and ``PublishRefused`` for an event
+        that cannot be encoded.
+        """
+        if not events:
+            return
+        messages = [(event, to_message(event, self._mode)) for event in events]
+        exchange = self._exchange
+        if not self._link.started:
+            raise PublishFailed(
+                f"the publisher to {self._link.url} is not started: start the application "
+                f"that publishes through it, or the publisher itself"
+            )
+        if self._link.channel is None or exchange is None:
+            raise PublishFailed(
+                f"not connected to RabbitMQ at {self._link.url}; reconnecting in the background"
+            )
+        results = await asyncio.gather(
+            *(self._publish_one(exchange, event, message) for event, message in messages),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+        failures = [result for result in results if isinstance(result, Exception)]
+        if failures:
+            raise PublishFailed(
+                f"{len(failures)} of {len(events)} event(s) were not confirmed by RabbitMQ "
+                f"at {self._link.url}: {failures[0]}"
+            ) from failures[0]
+
+    async def _publish_one(
+        self, exchange: AbstractExchange, event: CloudEvent, message: AbstractMessage
+    ) -> None:
+        event_type = event.get_type()
+        try:
+            async with asyncio.timeout(self._confirm_timeout):
+                confirmation = await exchange.publish(
+                    message, routing_key=event_type, mandatory=self._mandatory
+                )
+        except TimeoutError as error:
+            raise PublishFailed(
+                f"{event_type} {event.get_id()}: no confirm within {self._confirm_timeout} s"
+            ) from error
+        except aiormq.exceptions.PublishError as error:
+            raise PublishFailed(
+                f"{event_type} {event.get_id()}: returned unroutable (no queue is bound "
+                f"for {event_type} on {self._exchange_name})"
+            ) from error
+        except aiormq.exceptions.DeliveryError as error:
+            raise PublishFailed(f"{event_type} {event.get_id()}: nacked by RabbitMQ") from error
+        except (aiormq.exceptions.AMQPError, RuntimeError, ConnectionError, OSError) as error:
+            # channel or connection lost, or the exchange deleted under us (404)
+            raise PublishFailed(
+                f"{event_type} {event.get_id()}: {type(error).__name__}: {error}"
+            ) from error
+        if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+            raise PublishFailed(
+                f"{event_type} {event.get_id()}: RabbitMQ answered {confirmation!r}, not an ack"
+            )
+
+    async def _declare(self, channel: AbstractChannel) -> None:
+        self._exchange = await declare_events_exchange(channel, self._exchange_name)
+
+    async def __aenter__(self) -> AmqpPublisher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
