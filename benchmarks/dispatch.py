@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import time
-from collections.abc import Awaitable, Callable
 
+from _timing import best_of
 from facta import (
     AggregateRoot,
     ApplicationBuilder,
@@ -59,18 +57,6 @@ class IncrementHandler(CommandHandler[Increment, None]):
 
     async def handle(self, command: Increment) -> None:
         (await self.counters.get(command.counter_id)).increment(1)
-
-
-async def best_of(rounds: int, iterations: int, body: Callable[[], Awaitable[object]]) -> float:
-    """The best per-call time, in microseconds, of ``rounds`` runs of ``iterations`` calls."""
-    best = float("inf")
-    for _ in range(rounds):
-        gc.collect()
-        started = time.perf_counter()
-        for _ in range(iterations):
-            await body()
-        best = min(best, (time.perf_counter() - started) / iterations * 1e6)
-    return best
 
 
 async def main(quick: bool) -> None:

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypeVar
 from uuid import uuid4
 
-from pydantic import PrivateAttr
-
 from facta.domain.events import DomainEvent
 from facta.domain.model import Entity
 
@@ -37,11 +35,24 @@ class _History:
         self.order: list[int] = []
 
 
+_KEY = "_facta_history"
+
+
 def _history(aggregate: AggregateRoot) -> _History:
+    """The bookkeeping of an aggregate, created on first use.
+
+    It is kept in pydantic's private-attribute slot but is not a declared private
+    attribute, so loading an aggregate does not pay pydantic's per-instance set-up.
+    """
     private = aggregate.__pydantic_private__
-    assert private is not None
-    history: _History = private["_history"]
-    return history
+    if private is None:
+        history = _History()
+        object.__setattr__(aggregate, "__pydantic_private__", {_KEY: history})
+        return history
+    found: _History | None = private.get(_KEY)
+    if found is None:
+        found = private[_KEY] = _History()
+    return found
 
 
 class AggregateRoot(Entity):
@@ -60,8 +71,6 @@ class AggregateRoot(Entity):
 
     aggregate_type: ClassVar[str] = "AggregateRoot"
 
-    _history: _History = PrivateAttr(default_factory=_History)
-
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -75,7 +84,7 @@ class AggregateRoot(Entity):
         copied.events = list(history.events)
         copied.order = list(history.order)
         private = dict(clone.__pydantic_private__ or {})
-        private["_history"] = copied
+        private[_KEY] = copied
         object.__setattr__(clone, "__pydantic_private__", private)
         return clone
 
