@@ -1,44 +1,100 @@
-"""``python -m pizzeria``: a scripted day at Mario's Pizzeria, traced on stdout.
+"""``python -m pizzeria``: the pizzeria as a web service, or a scripted day on stdout.
 
-It runs on a new SQLite file in a temporary folder unless told otherwise::
+::
 
-    python -m pizzeria                                   # a new SQLite file, removed after
-    PIZZERIA_DATABASE_URL=postgresql://... python -m pizzeria   # that (empty) database
-    python -m pizzeria --database-url sqlite:///day.db   # the same, from a flag
-    python -m pizzeria --in-memory                       # no database at all
+    python -m pizzeria                       # = serve: http://127.0.0.1:8000, ./pizzeria.db
+    python -m pizzeria serve --port 9000     # PIZZERIA_HOST, PIZZERIA_PORT work too
+    PIZZERIA_DATABASE_URL=postgresql://... python -m pizzeria serve
+    python -m pizzeria serve --in-memory     # nothing kept after it stops
+
+    python -m pizzeria day                   # the scripted day on a new SQLite file
+    python -m pizzeria day --database-url sqlite:///day.db   # that (empty) database
+    python -m pizzeria day --in-memory       # no database at all
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 
-from pizzeria.day import run_day
+from facta import ConfigurationError
 from pizzeria.settings import DATABASE_URL_VARIABLE, PizzeriaSettings
 
 __all__ = ["main"]
 
+_COMMANDS = ("serve", "day")
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the scripted day and return its exit code."""
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pizzeria",
-        description="A scripted day at Mario's Pizzeria, every command and event traced.",
+        description="Mario's Pizzeria: the web service (the default) or a scripted day.",
     )
+    commands = parser.add_subparsers(dest="command", metavar="{serve,day}")
+    serve = commands.add_parser(
+        "serve", help="serve the HTTP API and the live kitchen board (the default)"
+    )
+    serve.add_argument("--host", help="the address to listen on (default: $PIZZERIA_HOST)")
+    serve.add_argument("--port", type=int, help="the port (default: $PIZZERIA_PORT, else 8000)")
+    serve.add_argument("--log-level", default="info", help="uvicorn's log level (info)")
+    _where(
+        serve,
+        f"the database to serve (default: ${DATABASE_URL_VARIABLE}, else sqlite:///pizzeria.db)",
+    )
+    day = commands.add_parser("day", help="play a scripted day, every command and event traced")
+    _where(
+        day,
+        f"an empty database to play the day on (default: ${DATABASE_URL_VARIABLE}, else a new "
+        f"SQLite file in a temporary folder)",
+    )
+    return parser
+
+
+def _where(parser: argparse.ArgumentParser, help_text: str) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--database-url",
-        metavar="URL",
-        help=(
-            f"an empty database to play the day on (sqlite:///file.db, postgresql://...); "
-            f"default: ${DATABASE_URL_VARIABLE}, else a new SQLite file in a temporary folder"
-        ),
-    )
-    where.add_argument("--in-memory", action="store_true", help="play the day without a database")
-    arguments = parser.parse_args(argv)
-    database_url = arguments.database_url or PizzeriaSettings.from_environment().database_url
-    return asyncio.run(run_day(database_url=database_url, in_memory=arguments.in_memory))
+    where.add_argument("--database-url", metavar="URL", help=help_text)
+    where.add_argument("--in-memory", action="store_true", help="keep nothing on disk")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
+        arguments.insert(0, "serve")
+    parsed = _parser().parse_args(arguments)
+    try:
+        settings = PizzeriaSettings.from_env(
+            database_url=parsed.database_url,
+            **({"host": parsed.host, "port": parsed.port} if parsed.command == "serve" else {}),
+        )
+    except ConfigurationError as error:
+        print(f"python -m pizzeria: {error}", file=sys.stderr)
+        return 2
+    if parsed.command == "day":
+        from pizzeria.day import run_day
+
+        return asyncio.run(run_day(database_url=settings.database_url, in_memory=parsed.in_memory))
+    return _serve(settings, in_memory=parsed.in_memory, log_level=parsed.log_level)
+
+
+def _serve(settings: PizzeriaSettings, *, in_memory: bool, log_level: str) -> int:
+    try:
+        from pizzeria.web.server import DEFAULT_DATABASE_URL, serve
+    except ConfigurationError as missing:  # facta[web] is not installed
+        print(f"python -m pizzeria serve: {missing}", file=sys.stderr)
+        return 2
+    if in_memory:
+        settings = settings.model_copy(update={"database_url": None})
+    elif settings.database_url is None:
+        settings = settings.model_copy(update={"database_url": DEFAULT_DATABASE_URL})
+    try:
+        serve(settings, log_level=log_level)
+    except KeyboardInterrupt:  # uvicorn raises Ctrl+C again once it has shut down cleanly
+        pass
+    print("Mario's Pizzeria is closed.")
+    return 0
 
 
 if __name__ == "__main__":

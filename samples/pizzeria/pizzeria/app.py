@@ -1,6 +1,7 @@
 """The composition root: how the pizzeria is assembled into a facta application.
 
-One setting chooses where the data lives, a database URL (``PizzeriaSettings``):
+One setting chooses where the data lives, a database URL (``PizzeriaSettings``, which
+also holds the web service's tokens; ``pizzeria.web`` serves the application over HTTP):
 
 - none: in-memory persistence and read models (tests, the tutorial);
 - ``sqlite:///pizzeria.db`` or ``postgresql://...``: facta's SQLAlchemy back-end and the
@@ -21,16 +22,19 @@ from typing import TextIO
 
 import injector
 
-from facta import Application, ApplicationBuilder, MessageKind
+from facta import Application, ApplicationBuilder, ConfigurationError, MessageKind, UnitOfWork
 from pizzeria.application.commands import AddPizza
 from pizzeria.application.read_models import InMemoryReadModels
+from pizzeria.domain.menu import Pizza
 from pizzeria.settings import PizzeriaSettings
 from pizzeria.tracing import TracingBehavior
 
 __all__ = [
     "MENU",
+    "DatabaseTables",
     "close_database",
     "create_app",
+    "ensure_menu",
     "open_pizzeria",
     "pizzeria_builder",
     "prepare_database",
@@ -67,15 +71,25 @@ MENU: tuple[AddPizza, ...] = (
 """The menu Mario opens with, as the commands that put it on sale."""
 
 
+# --8<-- [start:pizzeria_builder]
 def pizzeria_builder(
-    database_url: str | None = None, *, trace: TextIO | None = None
+    database_url: str | None = None,
+    *,
+    trace: TextIO | None = None,
+    settings: PizzeriaSettings | None = None,
 ) -> ApplicationBuilder:
     """The pizzeria's application builder, in memory or on the database at ``database_url``.
 
-    With ``trace``, every command, committed event and handler run is written to it.
-    Each ``build()`` gets read models of its own (in memory) or shares the database.
+    ``settings`` gives the database URL and the rest (the web service's tokens) at once;
+    pass it or ``database_url``, not both. With ``trace``, every command, committed event
+    and handler run is written to it. Each ``build()`` gets read models of its own (in
+    memory) or shares the database.
     """
-    settings = PizzeriaSettings(database_url)
+    if settings is None:
+        settings = PizzeriaSettings(database_url=database_url)
+    elif database_url is not None:
+        raise ConfigurationError("give pizzeria_builder a database_url or settings, not both")
+    database_url = settings.database_url
 
     def bind_settings(binder: injector.Binder) -> None:
         binder.bind(PizzeriaSettings, to=settings)
@@ -97,6 +111,9 @@ def pizzeria_builder(
     return builder
 
 
+# --8<-- [end:pizzeria_builder]
+
+
 def create_app(database_url: str | None = None, *, trace: TextIO | None = None) -> Application:
     """A new pizzeria application (see ``pizzeria_builder``); its menu is empty.
 
@@ -105,18 +122,37 @@ def create_app(database_url: str | None = None, *, trace: TextIO | None = None) 
     return pizzeria_builder(database_url, trace=trace).build()
 
 
+class DatabaseTables:
+    """A background service that creates the missing tables when the application starts.
+
+    Add it before the services that use the database (the outbox relay):
+    ``builder.add_service(DatabaseTables).add_service(OutboxRelay)``.
+    """
+
+    def __init__(self, settings: PizzeriaSettings, container: injector.Injector) -> None:
+        self._settings = settings
+        self._container = container
+
+    async def start(self) -> None:
+        """Create facta's tables and the read models' where they are missing."""
+        if self._settings.in_memory:
+            return
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        from pizzeria.sql import create_tables
+
+        await create_tables(self._container.get(AsyncEngine))
+
+    async def stop(self) -> None:
+        """Nothing to do: the persistence back-end closes its connections."""
+
+
 async def prepare_database(app: Application) -> None:
     """The start-up step: create facta's tables and the read models' where they are missing.
 
     Idempotent; in memory there is nothing to do.
     """
-    if app.get(PizzeriaSettings).in_memory:
-        return
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from pizzeria.sql import create_tables
-
-    await create_tables(app.get(AsyncEngine))
+    await DatabaseTables(app.get(PizzeriaSettings), app.container).start()
 
 
 async def close_database(app: Application) -> None:
@@ -149,3 +185,18 @@ async def seed_menu(app: Application) -> None:
     """Put the five pizzas of ``MENU`` on sale."""
     for command in MENU:
         await app.mediator.send(command)
+
+
+async def ensure_menu(app: Application) -> int:
+    """Put on sale the pizzas of ``MENU`` that were never on the menu; answer how many.
+
+    On a new database that is the whole menu; afterwards nothing (a retired pizza stays
+    retired), so a service can call it at every start.
+    """
+    async with app.operation("which pizzas of the menu are new?"):
+        uow: UnitOfWork = app.container.get(UnitOfWork)  # type: ignore[type-abstract]
+        pizzas = uow.repository(Pizza)
+        missing = [command for command in MENU if await pizzas.find(command.name) is None]
+    for command in missing:
+        await app.mediator.send(command)
+    return len(missing)

@@ -1,46 +1,94 @@
-"""The pizzeria's one setting: where it keeps its data, as a database URL.
+"""The pizzeria's settings, from ``PIZZERIA_*`` environment variables.
 
-No URL means in-memory persistence (tests, the tutorial). A URL puts the aggregates, the
-outbox and the read models in that database: ``sqlite:///pizzeria.db`` or
-``postgresql://user:password@host/pizzeria``. From the command line the URL comes from
-the ``PIZZERIA_DATABASE_URL`` environment variable.
+| variable | field | default |
+|---|---|---|
+| ``PIZZERIA_DATABASE_URL`` | ``database_url`` | none: in memory (but see below) |
+| ``PIZZERIA_MANAGER_TOKEN`` | ``manager_token`` | ``manager-dev-token`` (development only) |
+| ``PIZZERIA_STAFF_TOKEN`` | ``staff_token`` | ``staff-dev-token`` (development only) |
+| ``PIZZERIA_HOST`` | ``host`` | ``127.0.0.1`` |
+| ``PIZZERIA_PORT`` | ``port`` | ``8000`` |
+
+No database URL means in-memory persistence (tests, the tutorial); ``python -m pizzeria
+serve`` then uses ``sqlite:///pizzeria.db``, a file in the current folder. A URL puts the
+aggregates, the outbox and the read models in that database: ``sqlite:///pizzeria.db`` or
+``postgresql://user:password@host/pizzeria``. The tokens are the web API's bearer tokens:
+the manager's changes the menu, the staff's moves orders through the kitchen (see
+``pizzeria.web.auth``). They are ``SecretStr``, so they never show in a log or a repr.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 
-__all__ = ["DATABASE_URL_VARIABLE", "PizzeriaSettings", "describe_database"]
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from facta.hosting.settings import Settings
+
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "DEV_MANAGER_TOKEN",
+    "DEV_STAFF_TOKEN",
+    "PizzeriaSettings",
+    "describe_database",
+]
 
 DATABASE_URL_VARIABLE = "PIZZERIA_DATABASE_URL"
 """The environment variable the command line reads the database URL from."""
 
+DEV_MANAGER_TOKEN = "manager-dev-token"
+"""The manager's bearer token when none is set: for development only."""
+
+DEV_STAFF_TOKEN = "staff-dev-token"
+"""The kitchen and delivery staff's bearer token when none is set: for development only."""
+
 _PASSWORD = re.compile(r"^(?P<head>[a-z0-9+.-]+://[^:/@]*):[^@]*@", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class PizzeriaSettings:
-    """How one pizzeria application is set up; bound in its container.
+class PizzeriaSettings(Settings):
+    """How one pizzeria is set up; bound in its application's container.
 
-    ``database_url`` is None for in-memory persistence.
+    ``database_url`` is None for in-memory persistence; an empty variable counts as unset.
     """
 
-    database_url: str | None = None
+    env_prefix = "PIZZERIA_"
 
+    database_url: str | None = None
+    manager_token: SecretStr = Field(default=SecretStr(DEV_MANAGER_TOKEN))
+    staff_token: SecretStr = Field(default=SecretStr(DEV_STAFF_TOKEN))
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("database_url", mode="before")
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> PizzeriaSettings:
-        """The settings the environment gives (``os.environ`` by default); an empty
-        ``PIZZERIA_DATABASE_URL`` counts as unset."""
-        environ = os.environ if environ is None else environ
-        return cls(database_url=environ.get(DATABASE_URL_VARIABLE, "").strip() or None)
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("manager_token", "staff_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr) -> SecretStr:
+        if len(token.get_secret_value().strip()) < 8:
+            raise ValueError("a token needs at least 8 characters")
+        return token
+
+    @model_validator(mode="after")
+    def _tokens_differ(self) -> PizzeriaSettings:
+        if self.manager_token.get_secret_value() == self.staff_token.get_secret_value():
+            raise ValueError("the manager and staff tokens must differ (they grant other rights)")
+        return self
 
     @property
     def in_memory(self) -> bool:
         """True when the pizzeria keeps everything in memory."""
         return self.database_url is None
+
+    @property
+    def uses_development_tokens(self) -> bool:
+        """True when either token is still its development default."""
+        return self.manager_token.get_secret_value() == DEV_MANAGER_TOKEN or (
+            self.staff_token.get_secret_value() == DEV_STAFF_TOKEN
+        )
 
     def describe(self) -> str:
         """Where the data is kept, fit to print (a password is masked)."""

@@ -1,4 +1,4 @@
-"""The scripted day (``python -m pizzeria``) runs and narrates what the pizzeria does, on a
+"""The scripted day (``python -m pizzeria day``) runs and narrates what the pizzeria does, on a
 new SQLite file by default, or on the empty database it is pointed at."""
 
 from __future__ import annotations
@@ -117,10 +117,10 @@ async def test_the_day_runs_on_postgresql_and_refuses_a_database_it_already_fill
     assert "> PlaceOrder" not in again.getvalue()
 
 
-def test_python_dash_m_pizzeria_runs_the_day_on_a_new_sqlite_file_and_exits_0() -> None:
+def test_python_dash_m_pizzeria_day_runs_the_day_on_a_new_sqlite_file_and_exits_0() -> None:
     environment = {k: v for k, v in os.environ.items() if k != DATABASE_URL_VARIABLE}
     done = subprocess.run(
-        [sys.executable, "-m", "pizzeria"],
+        [sys.executable, "-m", "pizzeria", "day"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -140,14 +140,14 @@ def test_the_database_url_comes_from_the_environment_unless_the_flag_names_one(
     from_environment, from_flag = tmp_path / "environment.db", tmp_path / "flag.db"
     monkeypatch.setenv(DATABASE_URL_VARIABLE, f"sqlite:///{from_environment}")
 
-    assert main([]) == 0
+    assert main(["day"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"The day ran on sqlite:///{from_environment}."
     )
-    assert main(["--database-url", f"sqlite:///{from_flag}"]) == 0
+    assert main(["day", "--database-url", f"sqlite:///{from_flag}"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"The day ran on sqlite:///{from_flag}."
 
-    assert main([]) == DAY_ALREADY_PLAYED
+    assert main(["day"]) == DAY_ALREADY_PLAYED
     refusal = capsys.readouterr()
     assert "Point PIZZERIA_DATABASE_URL (or --database-url) at an empty database" in refusal.err
     assert refusal.out == ""

@@ -15,9 +15,14 @@ message goes out only for committed events), and answer a route with
         async def handle(self, event: OrderPlaced) -> None:
             self._changes.publish({"order_id": event.aggregate_id}, event="board")
 
-    @router.get("/board/events")
-    async def board_events(request: Request) -> EventStreamResponse:
-        return event_stream(changes)
+    @router.get("/board/events", status_code=200, response_class=EventStreamResponse)
+    async def board_events(app: ApplicationDep) -> EventStreamResponse:
+        return event_stream(app.get(Broadcaster))
+
+The stream's headers tell proxies not to buffer or cache it. Under uvicorn, an open
+stream holds the server's shutdown until ``timeout_graceful_shutdown``: close the
+broadcaster when shutdown begins (override ``uvicorn.Server.shutdown``), since the app's
+lifespan ends only after the connections have closed.
 
 The stream is ``text/event-stream``. It starts with a ``retry`` hint, sends a comment as
 a heartbeat when it has been quiet for ``heartbeat`` seconds (so proxies keep it open and

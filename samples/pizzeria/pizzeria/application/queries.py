@@ -13,15 +13,22 @@ from pizzeria.application.views import (
     OrderSummary,
 )
 from pizzeria.domain.customer import PhoneNumber
+from pizzeria.domain.menu import PizzaName
 from pizzeria.domain.order import OrderStatus
 
-__all__ = ["GetCustomerOrders", "GetKitchen", "GetMenu", "GetOrder", "ListOrders"]
+__all__ = ["GetCustomerOrders", "GetKitchen", "GetMenu", "GetOrder", "GetPizza", "ListOrders"]
 
 MAX_PAGE_SIZE = 100
 
 
 class GetMenu(Query[tuple[MenuItem, ...]]):
     """The pizzas on sale, by name, with their price for each size."""
+
+
+class GetPizza(Query[MenuItem]):
+    """One pizza of the menu, on sale or retired; ``facta.NotFound`` if it never was."""
+
+    name: PizzaName
 
 
 class GetOrder(Query[OrderSummary]):

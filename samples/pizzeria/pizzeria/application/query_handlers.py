@@ -12,6 +12,7 @@ from pizzeria.application.queries import (
     GetKitchen,
     GetMenu,
     GetOrder,
+    GetPizza,
     ListOrders,
 )
 from pizzeria.application.read_models import MenuReader, OrderReader
@@ -28,6 +29,7 @@ __all__ = [
     "GetKitchenHandler",
     "GetMenuHandler",
     "GetOrderHandler",
+    "GetPizzaHandler",
     "ListOrdersHandler",
 ]
 
@@ -42,6 +44,19 @@ class GetMenuHandler(QueryHandler[GetMenu, tuple[MenuItem, ...]]):
 
     async def handle(self, query: GetMenu) -> tuple[MenuItem, ...]:
         return tuple(await self._menu.menu())
+
+
+class GetPizzaHandler(QueryHandler[GetPizza, MenuItem]):
+    """One pizza by name."""
+
+    def __init__(self, menu: MenuReader) -> None:
+        self._menu = menu
+
+    async def handle(self, query: GetPizza) -> MenuItem:
+        item = await self._menu.pizza(query.name)
+        if item is None:
+            raise NotFound("Pizza", query.name)
+        return item
 
 
 class GetOrderHandler(QueryHandler[GetOrder, OrderSummary]):

@@ -36,10 +36,13 @@ __all__ = [
 
 @runtime_checkable
 class MenuReader(Protocol):
-    """The menu as customers see it: what ``GetMenu`` reads."""
+    """The menu as customers see it: what ``GetMenu`` and ``GetPizza`` read."""
 
     async def menu(self) -> list[MenuItem]:
         """The pizzas on sale, by name."""
+
+    async def pizza(self, name: str) -> MenuItem | None:
+        """One pizza, on sale or retired, or None if it was never on the menu."""
 
 
 @runtime_checkable

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from pydantic import Field
 
-from facta.domain import AggregateRoot, utc_now
+from facta.domain import AggregateRoot
 from pizzeria.domain.customer import Address, CustomerName, PhoneNumber
 from pizzeria.domain.errors import (
     InvalidOrderDetail,
@@ -117,20 +117,20 @@ class Order(AggregateRoot):
         order._check_size(lines)
         order.lines = list(lines)
         order.total = order_total(line.price for line in lines)
-        at = utc_now()
         who = by or order.customer_phone
-        order.history.append(StatusChange(status=OrderStatus.PENDING, at=at, by=who))
-        order.record(
-            OrderPlaced(
-                occurred_at=at,
-                customer_phone=order.customer_phone,
-                customer_name=order.customer_name,
-                address=order.address,
-                lines=tuple(lines),
-                total=order.total,
-                by=who,
-            )
+        placed = OrderPlaced(
+            customer_phone=order.customer_phone,
+            customer_name=order.customer_name,
+            address=order.address,
+            lines=tuple(lines),
+            total=order.total,
+            by=who,
         )
+        # the history keeps the event's own time, as every later transition does (_move)
+        order.history.append(
+            StatusChange(status=OrderStatus.PENDING, at=placed.occurred_at, by=who)
+        )
+        order.record(placed)
         return order
 
     @property

@@ -1,0 +1,90 @@
+"""The web service's composition: the pizzeria behind FastAPI, with the board and the relay.
+
+``create_web_app(settings)`` builds the pizzeria as ``pizzeria_builder`` composes it
+and adds what a long-running service needs:
+
+- the ``DatabaseTables`` service, which creates the missing tables, then the outbox
+  relay (it delivers what a failed handler or a crash left behind); services start in
+  the order they are added, so the relay never polls a database without its tables;
+- the board's event handlers and a ``BoardChanges`` broadcaster of its own;
+- at start-up, the menu of ``PIZZERIA.md`` on a database that never had it.
+
+Without a database URL in the settings everything is kept in memory (tests).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from facta import Application, OutboxRelay
+from facta.hosting.web.application import web_app
+from pizzeria.app import DatabaseTables, ensure_menu, pizzeria_builder
+from pizzeria.settings import PizzeriaSettings
+from pizzeria.web.api import router
+from pizzeria.web.board import (
+    BoardChanges,
+    BoardModule,
+    NotifyBoardOfKitchen,
+    NotifyBoardOfOrders,
+    board_router,
+    board_static,
+)
+
+__all__ = ["DESCRIPTION", "create_web_app"]
+
+DESCRIPTION = """\
+Mario's Pizzeria, the sample application of facta: the menu, orders from the oven to the
+door, and a kitchen that cooks three orders at once.
+
+Errors are `application/problem+json` (RFC 9457). Menu changes need the manager's bearer
+token; starting to cook, marking ready, dispatching and delivering need the staff's (the
+manager's works too). Reading, placing an order and cancelling one are public.
+The live kitchen board is at [/board](/board).
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name  # get_menu, place_order, cook...: short names for generated clients
+
+
+# --8<-- [start:create_web_app]
+def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
+    """The pizzeria as a FastAPI app; ``settings`` default to the environment's.
+
+    Serve it with any ASGI server (``python -m pizzeria serve`` runs uvicorn). Its
+    lifespan starts the application (tables, relay), puts the menu on sale on a new
+    database, and at the end closes the board's streams and stops everything.
+    """
+    settings = PizzeriaSettings.from_env() if settings is None else settings
+    application = (
+        pizzeria_builder(settings=settings)
+        .add_handler(NotifyBoardOfOrders, NotifyBoardOfKitchen)
+        .add_module(BoardModule())
+        .add_service(DatabaseTables)
+        .add_service(OutboxRelay)
+        .build()
+    )
+
+    async def start(app: Application) -> None:
+        await ensure_menu(app)
+
+    async def stop(app: Application) -> None:
+        app.get(BoardChanges).close()
+
+    api = web_app(
+        application,
+        on_startup=start,
+        on_shutdown=stop,
+        title="Mario's Pizzeria",
+        version="1.0.0",
+        description=DESCRIPTION,
+        generate_unique_id_function=_operation_id,
+    )
+    api.include_router(router)
+    api.include_router(board_router)
+    api.mount("/board/static", board_static(), name="board-static")
+    return api
+
+
+# --8<-- [end:create_web_app]

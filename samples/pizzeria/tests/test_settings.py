@@ -1,0 +1,66 @@
+"""The pizzeria's settings come from ``PIZZERIA_*`` variables; bad ones stop the command
+line with a message naming the variable, and the tokens never show."""
+
+from __future__ import annotations
+
+import pytest
+
+from facta import ConfigurationError
+from pizzeria.__main__ import main
+from pizzeria.settings import DEV_MANAGER_TOKEN, DEV_STAFF_TOKEN, PizzeriaSettings
+
+
+def test_the_defaults_keep_everything_in_memory_with_development_tokens() -> None:
+    settings = PizzeriaSettings.from_env({})
+
+    assert (settings.database_url, settings.host, settings.port) == (None, "127.0.0.1", 8000)
+    assert settings.manager_token.get_secret_value() == DEV_MANAGER_TOKEN
+    assert settings.staff_token.get_secret_value() == DEV_STAFF_TOKEN
+    assert settings.uses_development_tokens and settings.in_memory
+
+
+def test_settings_are_read_from_pizzeria_variables_and_hide_the_tokens() -> None:
+    settings = PizzeriaSettings.from_env(
+        {
+            "PIZZERIA_DATABASE_URL": "postgresql://mario:s3cret@db/pizzeria",
+            "PIZZERIA_MANAGER_TOKEN": "the-manager-secret",
+            "PIZZERIA_STAFF_TOKEN": "the-staff-secret",
+            "PIZZERIA_PORT": "9000",
+        }
+    )
+
+    assert (settings.port, settings.uses_development_tokens) == (9000, False)
+    assert settings.describe() == "postgresql://mario:***@db/pizzeria"
+    assert "the-manager-secret" not in repr(settings)
+    assert "the-staff-secret" not in repr(settings)
+
+
+def test_an_empty_database_url_counts_as_unset() -> None:
+    assert PizzeriaSettings.from_env({"PIZZERIA_DATABASE_URL": "  "}).in_memory
+
+
+@pytest.mark.parametrize(
+    ("environment", "variable"),
+    [
+        pytest.param({"PIZZERIA_PORT": "eighty"}, "PIZZERIA_PORT", id="port-not-a-number"),
+        pytest.param({"PIZZERIA_PORT": "70000"}, "PIZZERIA_PORT", id="port-too-high"),
+        pytest.param({"PIZZERIA_STAFF_TOKEN": "short"}, "PIZZERIA_STAFF_TOKEN", id="short"),
+        pytest.param(
+            {"PIZZERIA_MANAGER_TOKEN": "same-token", "PIZZERIA_STAFF_TOKEN": "same-token"},
+            "must differ",
+            id="same-tokens",
+        ),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(environment: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        PizzeriaSettings.from_env(environment)
+
+
+def test_the_command_line_stops_on_a_bad_setting_with_exit_code_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIZZERIA_PORT", "eighty")
+
+    assert main([]) == 2
+    assert "PIZZERIA_PORT" in capsys.readouterr().err
