@@ -96,9 +96,13 @@ def pizzeria_builder(
 
     builder = (
         ApplicationBuilder()
-        .scan("pizzeria.domain", "pizzeria.application")
+        .scan("pizzeria.domain", "pizzeria.application", "pizzeria.integration")
         .add_module(bind_settings)
     )
+    if settings.broker_url is not None:
+        from facta.integration.amqp import AmqpPublisher  # needs facta[amqp]
+
+        builder.publish_cloudevents(AmqpPublisher(settings.broker_url, settings.exchange))
     if database_url is None:
         builder.add_module(InMemoryReadModels())
     else:

@@ -7,6 +7,8 @@
 | ``PIZZERIA_STAFF_TOKEN`` | ``staff_token`` | ``staff-dev-token`` (development only) |
 | ``PIZZERIA_HOST`` | ``host`` | ``127.0.0.1`` |
 | ``PIZZERIA_PORT`` | ``port`` | ``8000`` |
+| ``PIZZERIA_BROKER_URL`` | ``broker_url`` | none: integration events are not published |
+| ``PIZZERIA_EXCHANGE`` | ``exchange`` | ``facta.events`` |
 
 No database URL means in-memory persistence (tests, the tutorial); ``python -m pizzeria
 serve`` then uses ``sqlite:///pizzeria.db``, a file in the current folder. A URL puts the
@@ -14,6 +16,8 @@ aggregates, the outbox and the read models in that database: ``sqlite:///pizzeri
 ``postgresql://user:password@host/pizzeria``. The tokens are the web API's bearer tokens:
 the manager's changes the menu, the staff's moves orders through the kitchen (see
 ``pizzeria.web.auth``). They are ``SecretStr``, so they never show in a log or a repr.
+A broker URL (``amqp://guest:guest@127.0.0.1/``) publishes the pizzeria's integration
+events (``pizzeria.integration``) as CloudEvents to RabbitMQ, through the outbox.
 """
 
 from __future__ import annotations
@@ -57,8 +61,10 @@ class PizzeriaSettings(Settings):
     staff_token: SecretStr = Field(default=SecretStr(DEV_STAFF_TOKEN))
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8000, ge=1, le=65535)
+    broker_url: str | None = None
+    exchange: str = Field(default="facta.events", min_length=1)
 
-    @field_validator("database_url", mode="before")
+    @field_validator("database_url", "broker_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str):
