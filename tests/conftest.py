@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facta import Application, ApplicationBuilder, InMemoryPersistence, InMemoryStore
 from support.bank import HANDLERS, Journal
+from support.mongo import mongo_database, mongo_server
 from support.services import postgres_database, run_sync
 
 
@@ -69,8 +70,31 @@ async def sql_backend(name: str, url: str, fresh: bool) -> AsyncIterator[Backend
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    """A MongoDB replica set for this test session (started here, or FACTA_TEST_MONGODB_URL),
+    with one database of this session in its URL; dropped afterwards."""
+    with mongo_server() as server, mongo_database(server) as url:
+        yield url
+
+
+@asynccontextmanager
+async def mongo_backend(name: str, url: str) -> AsyncIterator[Backend]:
+    """The MongoDB back-end on the session's database, emptied, through ``name``'s client
+    (``mongo-pymongo``: PyMongo's ``AsyncMongoClient``; ``mongo-motor``: motor)."""
+    from facta.persistence.mongo import MongoPersistence
+    from support.mongo import empty_database, open_client
+
+    async with open_client(name, url) as client:
+        await empty_database(client, url)
+        yield Backend(name, lambda: MongoPersistence(client=client), url)
+
+
 async def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "memory":
+    if request.param.startswith("mongo-"):
+        async with mongo_backend(request.param, request.getfixturevalue("mongo_url")) as backend:
+            yield backend
+    elif request.param == "memory":
         store = InMemoryStore()
         yield Backend("memory", lambda: InMemoryPersistence(store))
     elif request.param == "sqlite":
@@ -82,7 +106,7 @@ async def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             yield backend
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mongo-pymongo", "mongo-motor"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     """Each persistence back-end in turn, on a fresh (or emptied) database."""
     async for backend in _backend(request, tmp_path):
@@ -99,6 +123,13 @@ async def postgres(postgres_url: str) -> AsyncIterator[Backend]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def sql(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     """Each SQL back-end in turn, with its URL and engine, for tests across processes."""
+    async for backend in _backend(request, tmp_path):
+        yield backend
+
+
+@pytest.fixture(params=["mongo-pymongo", "mongo-motor"])
+async def mongo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The MongoDB back-end through each client in turn, for what only MongoDB has."""
     async for backend in _backend(request, tmp_path):
         yield backend
 

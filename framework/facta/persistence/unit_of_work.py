@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from facta.domain import AggregateRoot, DomainEvent
-from facta.errors import ConfigurationError, NotFound
+from facta.errors import ConfigurationError, NotFound, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.outbox import OutboxEntry, Receipt
 
@@ -175,6 +175,12 @@ class UnitOfWork(ABC):
         return changes
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
+        if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
+            raise PersistenceError(
+                f"refused {type(aggregate_id).__name__} {aggregate_id!r:.80} as the id of a "
+                f"{aggregate_type.aggregate_type}: aggregate ids are str; validate ids taken "
+                f"from user input as str first"
+            )
         key = (aggregate_type, aggregate_id)
         tracked = self._tracked.get(key)
         if tracked is not None:

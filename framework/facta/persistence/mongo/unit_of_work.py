@@ -1,0 +1,283 @@
+"""The MongoDB unit of work: aggregates, outbox documents and receipts in one transaction.
+
+Aggregates are documents of their pydantic state (see ``codec``) with their type, id and
+version. An update is a replace filtered on the version that was read, an insert relies
+on the unique (type, id) index, so a stale writer matches nothing and gets
+``ConcurrencyError``. Two transactions that write one document at once conflict in
+MongoDB (a write conflict): the one that lost is run again after a short backoff, and then
+finds the version changed (``ConcurrencyError``) or, if the other one rolled back,
+commits. Driver errors become facta errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias, Union
+
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from facta.domain import AggregateRoot, utc_now
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
+from facta.persistence.event_flow import EventFlow
+from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
+from facta.persistence.mongo.driver import Session
+from facta.persistence.mongo.filters import checked_str, checked_uuid
+from facta.persistence.mongo.store import MongoStore, abort, commit_transaction, is_transient
+from facta.persistence.outbox import DeliveryStatus, Receipt
+from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+
+if TYPE_CHECKING:
+    from motor.motor_asyncio import AsyncIOMotorClientSession
+    from pymongo.asynchronous.client_session import AsyncClientSession
+
+__all__ = ["MongoSession", "MongoUnitOfWork"]
+
+MongoSession: TypeAlias = Union["AsyncClientSession", "AsyncIOMotorClientSession"]
+"""The session of a unit of work's transaction, of the driver of your client."""
+
+_DUPLICATE_KEY = 11000
+
+
+class MongoUnitOfWork(UnitOfWork):
+    """A unit of work on a ``MongoStore`` (PyMongo's ``AsyncMongoClient`` or motor)."""
+
+    def __init__(self, store: MongoStore, event_flow: EventFlow) -> None:
+        super().__init__(event_flow)
+        self._store = store
+        self._session: Session | None = None
+        self._writing: Change | None = None
+
+    @property
+    def store(self) -> MongoStore:
+        """facta's database: its collections, for reads of your own."""
+        return self._store
+
+    async def session(self) -> MongoSession | None:
+        """The session of this unit of work's transaction, for writes of your own.
+
+        Pass it as ``session=`` to your collection calls (a read model, say): what you
+        write commits with the unit of work's commit, in one transaction with the
+        aggregates, the events and the handler's receipt, or not at all. It is a session
+        of your client's driver; None when transactions are off. Once you have asked for
+        it, a write conflict can no longer be retried for you: it raises
+        ``ConcurrencyError`` (or ``PersistenceError``) and the command may be sent again.
+        """
+        await self._store.ready()
+        if not self._store.transactions:
+            return None
+        if self._session is None:
+            self._session = await self._store.begin()
+        native: MongoSession = self._session  # type: ignore[assignment]
+        return native
+
+    async def load_state(
+        self, aggregate_type: type[AggregateRoot], aggregate_id: str
+    ) -> StoredState | None:
+        key = _key(aggregate_type.aggregate_type, aggregate_id)
+        await self._store.ready()
+        try:
+            document = await self._store.aggregates.find_one(
+                key, {"state": 1, "version": 1, "_id": 0}, session=self._session
+            )
+        except PyMongoError as error:
+            raise PersistenceError(
+                f"cannot load {aggregate_type.aggregate_type} {aggregate_id!r}: {error}"
+            ) from error
+        if document is None:
+            return None
+        return StoredState(document["state"], int(document["version"]))
+
+    async def write_changes(self, commit: Commit) -> None:
+        session, self._session = self._session, None
+        if session is None and not (commit.changes or commit.entries or commit.receipt):
+            return
+        try:
+            await self._write(session, commit)
+        except _Conflict as conflict:
+            raise await self._concurrency_error(conflict.change) from conflict.__cause__
+        except PyMongoError as error:
+            change = self._writing
+            if change is not None and is_transient(error):
+                raise await self._concurrency_error(change) from error
+            if self._store.transactions:
+                raise PersistenceError(f"the commit failed and was rolled back: {error}") from error
+            raise PersistenceError(
+                f"the commit failed; without transactions, what it wrote before the failure "
+                f"stays written: {error}"
+            ) from error
+        finally:
+            self._writing = None
+            if session is not None:
+                await abort(session)  # nothing to do once committed
+                await session.end_session()
+
+    async def _write(self, session: Session | None, commit: Commit) -> None:
+        """Encode everything first (nothing is written if a value cannot be stored), then
+        write it in one transaction: the unit of work's own, or one run (and re-run after
+        a write conflict) for this commit."""
+        writes = [(change, _aggregate_document(change)) for change in commit.changes]
+        await self._store.ready()
+        events = await self._outbox_documents(commit)
+        if session is None and _single_write(commit):
+            # one document written (a handler's receipt, most often): atomic on its own
+            await self._apply(None, writes, events, commit.receipt)
+        elif session is None:
+            await self._store.transaction(
+                lambda session: self._apply(session, writes, events, commit.receipt)
+            )
+        else:
+            await self._apply(session, writes, events, commit.receipt)
+            await commit_transaction(session)
+
+    async def discard(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            try:
+                await abort(session)
+            finally:
+                await session.end_session()
+
+    async def _apply(
+        self,
+        session: Session | None,
+        writes: list[tuple[Change, Document]],
+        events: list[Document],
+        receipt: Receipt | None,
+    ) -> None:
+        aggregates = self._store.aggregates
+        for change, document in writes:
+            self._writing = change
+            key = _key(change.aggregate_type, change.aggregate_id)
+            if change.kind is ChangeKind.INSERT:
+                try:
+                    await aggregates.insert_one(document, session=session)
+                except DuplicateKeyError as error:
+                    raise _Conflict(change) from error
+                continue
+            guard = {**key, "version": change.expected_version}
+            if change.kind is ChangeKind.DELETE:
+                applied = (await aggregates.delete_one(guard, session=session)).deleted_count
+            else:
+                result = await aggregates.replace_one(guard, document, session=session)
+                applied = result.matched_count
+            if applied != 1:
+                raise _Conflict(change)
+        self._writing = None
+        if events:
+            try:
+                await self._store.outbox.insert_many(events, ordered=True, session=session)
+            except BulkWriteError as error:
+                duplicate = _duplicate_event(error)
+                if duplicate is None:
+                    raise
+                raise PersistenceError(
+                    f"the outbox already holds event {duplicate}; nothing was written"
+                ) from error
+        if receipt is not None:
+            await self._record_receipt(session, receipt, alone=not (writes or events))
+
+    async def _record_receipt(
+        self, session: Session | None, receipt: Receipt, *, alone: bool
+    ) -> None:
+        event_id = checked_uuid(receipt.event_id, "an event id")
+        handler = checked_str(receipt.handler, "a handler name")
+        # a receipt alone need not wait for the journal: lost in a crash, it only means that
+        # the handler (which wrote nothing) runs again, which at-least-once delivery allows
+        receipts = self._store.receipts if alone and session is None else self._store.deliveries
+        try:
+            await receipts.update_one(
+                {"event_id": event_id, "handler": handler, "status": DeliveryStatus.FAILED.value},
+                {
+                    "$set": {
+                        "status": DeliveryStatus.DONE.value,
+                        "next_attempt_at": None,
+                        "updated_at": truncate_to_millisecond(utc_now()),
+                    },
+                    "$setOnInsert": {"attempts": 0, "last_error": ""},
+                },
+                upsert=True,
+                session=session,
+            )
+        except DuplicateKeyError as error:  # done or dead already
+            raise AlreadyDelivered(str(event_id), handler) from error
+
+    async def _outbox_documents(self, commit: Commit) -> list[Document]:
+        if not commit.entries:
+            return []
+        position = await self._store.reserve_positions(len(commit.entries))
+        now = truncate_to_millisecond(utc_now())
+        documents: list[Document] = []
+        for offset, entry in enumerate(commit.entries):
+            event = entry.event
+            documents.append(
+                {
+                    "_id": event.event_id,
+                    "position": position + offset,
+                    "event_type": event.event_type,
+                    "aggregate_id": event.aggregate_id,
+                    "aggregate_version": event.aggregate_version,
+                    "correlation_id": event.correlation_id,
+                    "causation_id": event.causation_id,
+                    "payload": to_document(event),
+                    "recorded_at": now,
+                    "available_at": truncate_to_millisecond(entry.available_at),
+                    "locked_until": None,
+                    "claim": None,
+                    "delivered_at": now if entry.delivered else None,
+                }
+            )
+        return documents
+
+    async def _concurrency_error(self, change: Change) -> ConcurrencyError:
+        """The error for a failed version check, with the version stored now."""
+        try:
+            stored = await self._store.aggregates.find_one(
+                _key(change.aggregate_type, change.aggregate_id), {"version": 1, "_id": 0}
+            )
+        except PyMongoError:
+            actual = -1
+        else:
+            actual = 0 if stored is None else int(stored["version"])
+        return ConcurrencyError(
+            change.aggregate_type, change.aggregate_id, change.expected_version, actual
+        )
+
+
+class _Conflict(Exception):
+    """A version check failed; carries the change so the error can name it."""
+
+    def __init__(self, change: Change) -> None:
+        super().__init__(change.aggregate_id)
+        self.change = change
+
+
+def _key(aggregate_type: str, aggregate_id: object) -> dict[str, str]:
+    return {
+        "type": checked_str(aggregate_type, "an aggregate type"),
+        "id": checked_str(aggregate_id, f"the id of a {aggregate_type}"),
+    }
+
+
+def _aggregate_document(change: Change) -> Document:
+    if change.kind is ChangeKind.DELETE:
+        return {}
+    return {
+        **_key(change.aggregate_type, change.aggregate_id),
+        "version": change.new_version,
+        "state": to_document(change.aggregate),
+        "updated_at": truncate_to_millisecond(utc_now()),
+    }
+
+
+def _duplicate_event(error: BulkWriteError) -> object | None:
+    """The event id a failed outbox insert collided on, or None for another failure."""
+    write_errors: list[Document] = error.details.get("writeErrors") or []
+    for write_error in write_errors:
+        if write_error.get("code") == _DUPLICATE_KEY:
+            event_id: object = write_error.get("op", {}).get("_id")
+            return event_id
+    return None
+
+
+def _single_write(commit: Commit) -> bool:
+    """Whether the commit writes exactly one document (so needs no transaction)."""
+    return len(commit.changes) + len(commit.entries) + (commit.receipt is not None) == 1
