@@ -403,7 +403,13 @@ def test_the_docs_have_pages_with_code() -> None:
 
 
 @pytest.mark.parametrize("path", PAGES_WITH_CODE)
-def test_python_blocks_run(path: Path) -> None:
+def test_python_blocks_run(
+    path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "FACTA_MONGODB_URL" in path.read_text(encoding="utf-8"):
+        # a page that uses MongoDB reads the server's URL from the environment, as a
+        # reader's program would; the suite's own replica set provides it
+        monkeypatch.setenv("FACTA_MONGODB_URL", request.getfixturevalue("mongo_url"))
     run_page(path)
 
 
