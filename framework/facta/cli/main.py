@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -18,12 +19,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from facta import __version__
-from facta.cli import outbox
+from facta.cli import add, describe, new, outbox
 from facta.cli.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from facta.cli.loading import APP_ENV, first_line
 
 __all__ = ["build_parser", "main"]
 
+EXIT_OK = 0
 EXIT_INTERRUPTED = 130
 
 
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: ``facta [--version] GROUP COMMAND [options]``."""
     parser = argparse.ArgumentParser(
         prog="facta",
-        description="Operate facta applications from the command line.",
+        description="Start facta services and operate facta applications from the command line.",
         epilog=f"Commands that work on an application take --app MODULE:FACTORY "
         f"(default: ${APP_ENV}).",
     )
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--traceback", action="store_true", help="on an error, show its full traceback"
     )
+    new.register(commands, common)
+    add.register(commands, common)
+    describe.register(commands, common)
     outbox.register(commands, common)
     return parser
 
@@ -77,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("facta: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader went away (``facta ... | head``): not an error
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")
+            return EXIT_OK
         except Exception as error:
             message = f"unexpected {type(error).__name__}: {first_line(str(error))}"
             if not show_traceback:

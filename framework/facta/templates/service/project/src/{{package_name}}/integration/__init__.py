@@ -1,0 +1,1 @@
+"""The integration layer: the contracts other services rely on (versioned CloudEvents)."""
