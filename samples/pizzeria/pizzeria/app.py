@@ -6,11 +6,15 @@ also holds the web service's tokens; ``pizzeria.web`` serves the application ove
 - none: in-memory persistence and read models (tests, the tutorial);
 - ``sqlite:///pizzeria.db`` or ``postgresql://...``: facta's SQLAlchemy back-end and the
   read models in ``pizzeria_*`` tables (``pizzeria.sql``, imported only then, so the
-  in-memory pizzeria needs no database driver).
+  in-memory pizzeria needs no database driver);
+- ``mongodb://host:27017/pizzeria?replicaSet=rs0``: facta's MongoDB back-end and the read
+  models in ``pizzeria_*`` collections (``pizzeria.mongo``, imported only then). The
+  server must be a replica set (one node is enough); a URL that names no database uses
+  the database ``pizzeria``.
 
-On a database, ``prepare_database(app)`` creates the tables at start-up (idempotently)
-and ``close_database(app)`` closes the connections; ``open_pizzeria`` does both around
-the application's life.
+On a database, ``prepare_database(app)`` creates the tables (on MongoDB: the collections
+and their indexes) at start-up, idempotently, and ``close_database(app)`` closes the
+connections; ``open_pizzeria`` does both around the application's life.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import injector
 
@@ -31,10 +36,12 @@ from pizzeria.tracing import TracingBehavior
 
 __all__ = [
     "MENU",
+    "MONGODB_DATABASE",
     "DatabaseTables",
     "close_database",
     "create_app",
     "ensure_menu",
+    "is_mongodb",
     "open_pizzeria",
     "pizzeria_builder",
     "prepare_database",
@@ -69,6 +76,21 @@ MENU: tuple[AddPizza, ...] = (
     ),
 )
 """The menu Mario opens with, as the commands that put it on sale."""
+
+MONGODB_DATABASE = "pizzeria"
+"""The MongoDB database the pizzeria uses when its URL names none."""
+
+
+def is_mongodb(database_url: str | None) -> bool:
+    """Whether ``database_url`` is a MongoDB one (``mongodb://`` or ``mongodb+srv://``)."""
+    return database_url is not None and database_url.lower().startswith(
+        ("mongodb://", "mongodb+srv://")
+    )
+
+
+def _unless_named(mongodb_url: str) -> str | None:
+    """``MONGODB_DATABASE`` if ``mongodb_url`` names no database, else None (it does)."""
+    return None if urlsplit(mongodb_url).path.strip("/") else MONGODB_DATABASE
 
 
 # --8<-- [start:pizzeria_builder]
@@ -105,6 +127,12 @@ def pizzeria_builder(
         builder.publish_cloudevents(AmqpPublisher(settings.broker_url, settings.exchange))
     if database_url is None:
         builder.add_module(InMemoryReadModels())
+    elif is_mongodb(database_url):
+        from facta.persistence.mongo import MongoPersistence  # needs facta[mongo]
+        from pizzeria.mongo import MongoReadModels
+
+        persistence = MongoPersistence(database_url, database=_unless_named(database_url))
+        builder.use_persistence(persistence).add_module(MongoReadModels())
     else:
         from facta.persistence.sqlalchemy import SqlAlchemyPersistence
         from pizzeria.sql import SqlReadModels
@@ -127,7 +155,8 @@ def create_app(database_url: str | None = None, *, trace: TextIO | None = None) 
 
 
 class DatabaseTables:
-    """A background service that creates the missing tables when the application starts.
+    """A background service that creates the missing tables (on MongoDB: collections and
+    indexes) when the application starts.
 
     Add it before the services that use the database (the outbox relay):
     ``builder.add_service(DatabaseTables).add_service(OutboxRelay)``.
@@ -138,8 +167,14 @@ class DatabaseTables:
         self._container = container
 
     async def start(self) -> None:
-        """Create facta's tables and the read models' where they are missing."""
+        """Create facta's tables (collections) and the read models' where they are missing."""
         if self._settings.in_memory:
+            return
+        if is_mongodb(self._settings.database_url):
+            from facta.persistence.mongo import MongoStore
+            from pizzeria.mongo import create_collections
+
+            await create_collections(self._container.get(MongoStore))
             return
         from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -161,7 +196,13 @@ async def prepare_database(app: Application) -> None:
 
 async def close_database(app: Application) -> None:
     """Close the application's database connections; in memory there is nothing to do."""
-    if app.get(PizzeriaSettings).in_memory:
+    settings = app.get(PizzeriaSettings)
+    if settings.in_memory:
+        return
+    if is_mongodb(settings.database_url):
+        from facta.persistence.mongo import MongoStore
+
+        await app.get(MongoStore).close()
         return
     from sqlalchemy.ext.asyncio import AsyncEngine
 

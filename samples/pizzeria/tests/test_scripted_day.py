@@ -1,5 +1,5 @@
 """The scripted day (``python -m pizzeria day``) runs and narrates what the pizzeria does, on a
-new SQLite file by default, or on the empty database it is pointed at."""
+new SQLite file by default, or on the empty database it is pointed at (PostgreSQL, MongoDB)."""
 
 from __future__ import annotations
 
@@ -99,8 +99,8 @@ async def test_the_day_can_be_played_in_memory() -> None:
     assert out.getvalue().splitlines()[-1] == "The day ran in memory, without a database."
 
 
-@pytest.mark.backends("postgresql")
-async def test_the_day_runs_on_postgresql_and_refuses_a_database_it_already_filled(
+@pytest.mark.backends("postgresql", "mongodb")
+async def test_the_day_runs_on_a_database_server_and_refuses_a_database_it_already_filled(
     database_url: str,
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
@@ -131,6 +131,26 @@ def test_python_dash_m_pizzeria_day_runs_the_day_on_a_new_sqlite_file_and_exits_
     assert done.returncode == 0, done.stderr
     assert "> AddPizza name=margherita" in done.stdout
     assert "The day ran on sqlite:///" in done.stdout.splitlines()[-1]
+    assert done.stderr == ""
+
+
+@pytest.mark.backends("mongodb")
+def test_python_dash_m_pizzeria_day_runs_on_the_mongodb_url_of_the_environment(
+    database_url: str,
+) -> None:
+    environment = {**os.environ, DATABASE_URL_VARIABLE: database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "pizzeria", "day"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "* OrderPlaced" in done.stdout and "x refused: KitchenFull" in done.stdout
+    assert done.stdout.splitlines()[-1] == f"The day ran on {database_url}."
     assert done.stderr == ""
 
 

@@ -172,3 +172,51 @@ def test_python_dash_m_pizzeria_serves_on_sqlite_and_stops_on_ctrl_c(tmp_path: P
     assert f"Mario's Pizzeria is open on http://127.0.0.1:{port}" in out
     assert "staff-dev-token" in out and "sqlite:///pizzeria.db" in out
     assert (tmp_path / "pizzeria.db").exists()
+
+
+@pytest.mark.backends("mongodb")
+def test_python_dash_m_pizzeria_serves_on_the_mongodb_url_of_the_environment(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PIZZERIA_")}
+    environment["PIZZERIA_DATABASE_URL"] = database_url
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pizzeria", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    menu = http.get("/menu")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and server.poll() is None
+                    time.sleep(0.1)
+            assert [pizza["name"] for pizza in menu.json()][:2] == ["hawaiian", "margherita"]
+            body = {
+                "phone": "+39 081 555 0101",
+                "name": "Giulia Verdi",
+                "address": "Via Roma 12, Napoli",
+                "lines": [{"pizza": "margherita"}],
+            }
+            placed = http.post("/orders", json=body)
+            assert placed.status_code == 201, placed.text
+            order = http.get(f"/orders/{placed.json()['id']}").json()
+            assert (order["status"], order["total"]) == ("confirmed", "12.00")
+            server.send_signal(signal.SIGINT)
+            out, err = server.communicate(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+    assert server.returncode == 0, err
+    assert f"data           {database_url}" in out
+    assert list(tmp_path.iterdir()) == []  # no SQLite file: the data is in MongoDB

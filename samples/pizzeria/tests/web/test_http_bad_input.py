@@ -1,5 +1,6 @@
 """Bad input at every endpoint is a 422 problem listing the invalid fields, and writes
-nothing: the read side and the store are as they were."""
+nothing: the read side and the store are as they were (every table of SQLite, every
+collection of MongoDB)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facta import Application
+from pizzeria.app import is_mongodb
+from pizzeria.settings import PizzeriaSettings
 
 Place = Callable[..., Awaitable[dict[str, Any]]]
 Body = Callable[..., dict[str, Any]]
@@ -216,10 +219,19 @@ async def test_a_retired_pizza_cannot_be_ordered_and_leaves_no_customer(
     assert (await client.get("/customers/+390815550101/orders")).status_code == 404
 
 
-async def row_counts(engine: AsyncEngine) -> dict[str, int]:
-    """How many rows each table of the database holds."""
+async def row_counts(application: Application) -> dict[str, int]:
+    """How many rows each table (documents each collection) of the database holds."""
+    if is_mongodb(application.get(PizzeriaSettings).database_url):
+        from facta.persistence.mongo import MongoStore
+
+        store = application.get(MongoStore)
+        database = store.client.get_database(store.database_name)
+        return {
+            name: await database.get_collection(name).count_documents({})
+            for name in await database.list_collection_names()
+        }
     tables = MetaData()
-    async with engine.connect() as connection:
+    async with application.get(AsyncEngine).connect() as connection:
         await connection.run_sync(tables.reflect)
         return {
             name: (await connection.execute(select(func.count()).select_from(table))).scalar_one()
@@ -227,7 +239,7 @@ async def row_counts(engine: AsyncEngine) -> dict[str, int]:
         }
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "mongodb")
 async def test_every_bad_request_leaves_every_table_of_the_database_as_it_was(
     client: httpx.AsyncClient,
     application: Application,
@@ -237,8 +249,7 @@ async def test_every_bad_request_leaves_every_table_of_the_database_as_it_was(
     staff: dict[str, str],
 ) -> None:
     existing = await place()
-    engine = application.get(AsyncEngine)
-    before = await row_counts(engine)
+    before = await row_counts(application)
     assert before["pizzeria_orders"] == 1 and before["facta_outbox"] > 0
 
     for parameters in CASES:
@@ -258,4 +269,4 @@ async def test_every_bad_request_leaves_every_table_of_the_database_as_it_was(
         )
         assert answer.status_code == 422, (parameters.id, answer.text)
 
-    assert await row_counts(engine) == before
+    assert await row_counts(application) == before

@@ -1,5 +1,6 @@
-"""An order's life over HTTP, on SQLite and PostgreSQL: every allowed step answers 200 with
-the order, every refused one 409 with a problem naming the status, and changes nothing."""
+"""An order's life over HTTP, on SQLite, PostgreSQL and MongoDB: every allowed step answers
+200 with the order, every refused one 409 with a problem naming the status, and changes
+nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "mongodb")
 
 Place = Callable[..., Awaitable[dict[str, Any]]]
 GIULIA = "+390815550101"
