@@ -68,7 +68,7 @@ class Mediator:
         self._scope = scope
         self._pipelines = pipelines
         self._factories: dict[type[Any], Constructor[Any]] = {}
-        self._request_factories: dict[type[Any], Constructor[Any]] = {}
+        self._request_factories: dict[tuple[type[Any], MessageKind], Constructor[Any]] = {}
         self._generation = registry.generation
 
     @property
@@ -158,19 +158,19 @@ class Mediator:
 
     async def _request(self, message: Command[Any] | Query[Any], kind: MessageKind) -> Any:
         message_type = type(message)
-        expected = Command if kind is MessageKind.COMMAND else Query
-        if not isinstance(message, expected):
-            raise ConfigurationError(
-                f"{message_type.__qualname__} is not a {expected.__name__}: use "
-                f"{'query' if expected is Command else 'send'}() for it"
-            )
         if self._generation != self._registry.generation:
             self._request_factories.clear()
             self._generation = self._registry.generation
-        factory = self._request_factories.get(message_type)
-        if factory is None:
+        factory = self._request_factories.get((message_type, kind))
+        if factory is None:  # first of its type and kind: check it once, then cache
+            expected = Command if kind is MessageKind.COMMAND else Query
+            if not isinstance(message, expected):
+                raise ConfigurationError(
+                    f"{message_type.__qualname__} is not a {expected.__name__}: use "
+                    f"{'query' if expected is Command else 'send'}() for it"
+                )
             factory = self._factory(self._registry.request_handler(message_type))
-            self._request_factories[message_type] = factory
+            self._request_factories[(message_type, kind)] = factory
         parent = self._scope.context
         message_id = uuid4()
         context = OperationContext(
