@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import JSON, DateTime, Dialect, Numeric, TypeDecorator
+from sqlalchemy import JSON, Dialect, Numeric, TypeDecorator
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
 
+from facta.persistence.sqlalchemy import UtcDateTime
 from pizzeria.domain.money import to_cents
 
 __all__ = ["Document", "Money", "UtcTimestamp"]
@@ -48,24 +48,8 @@ class Money(TypeDecorator[Decimal]):
         return to_cents(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
-class UtcTimestamp(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp; a naive ``datetime`` is refused."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("the pizzeria stores timezone-aware datetimes only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+UtcTimestamp = UtcDateTime
+"""A timezone-aware UTC timestamp (facta's own column type); a naive ``datetime`` is refused."""
 
 
 class Document(TypeDecorator[Any]):
