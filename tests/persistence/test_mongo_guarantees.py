@@ -1,9 +1,9 @@
 """The guarantees attacked on a real MongoDB, across processes where it matters.
 
 The SQL guarantee tests, on a one-node replica set through each client (PyMongo's
-``AsyncMongoClient`` and motor): SIGKILL between commit and dispatch, fifty writers of one
-version, two relay worker processes. (The failed-commit tests are in
-``test_mongo_transactions``; the constraint violation runs on every back-end.)
+``AsyncMongoClient`` and motor): SIGKILL between commit and dispatch, two relay worker
+processes. (Fifty writers per round and the constraint violation run on every back-end,
+in the contract tests; the other failed-commit tests are in ``test_mongo_transactions``.)
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import cast
 
 import pytest
 
-from conftest import Backend, bank_builder
-from facta import Application, ConcurrencyError, OutboxRelay, UnitOfWork
+from conftest import Backend
+from facta import Application, OutboxRelay, UnitOfWork
 from facta.persistence import EventFlow, OutboxEntry
 from facta.persistence.mongo import MongoPersistence, MongoStore
 from support.bank import Account, Deposit, OpenAccount
@@ -82,33 +82,6 @@ async def test_events_committed_before_a_sigkill_are_all_handled_after_restart(
     assert await tallies(store) == committed
     assert (await app.outbox.stats()).pending == 0
     assert (await balance(app))[0] == committed
-
-
-@pytest.mark.parametrize("writers", [pytest.param(50, id="50-writers")])
-async def test_of_many_writers_of_one_version_exactly_one_wins_each_round(
-    mongo: Backend, writers: int
-) -> None:
-    app = bank_builder(mongo).build()
-    await app.mediator.send(OpenAccount(account_id="ann", owner="ann"))
-    rounds = 3
-
-    for round_number in range(rounds):
-        barrier = asyncio.Barrier(writers)
-
-        async def write(barrier: asyncio.Barrier = barrier) -> None:
-            async with app.operation():
-                uow = app.get(UnitOfWork)
-                (await uow.repository(Account).get("ann")).deposit(1)
-                await barrier.wait()  # every writer has read the same version
-                await uow.commit()
-
-        results = await asyncio.gather(*(write() for _ in range(writers)), return_exceptions=True)
-
-        assert sum(result is None for result in results) == 1, f"round {round_number}"
-        assert all(isinstance(r, ConcurrencyError) for r in results if r is not None), results
-
-    assert await balance(app) == (rounds, rounds + 1)
-    assert await deposits_in_outbox(store_of(mongo)) == rounds  # losers' events never stored
 
 
 async def test_two_relay_worker_processes_never_run_a_handler_twice_for_one_event(

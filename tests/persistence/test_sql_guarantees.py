@@ -1,8 +1,9 @@
 """The guarantees attacked on the real databases, across processes where it matters.
 
 SQLite (a file) and PostgreSQL (the server on 127.0.0.1:5432) each face: SIGKILL between
-commit and dispatch, fifty writers of one version, two relay worker processes, and
-commits that fail half-way (a constraint violation, a dropped connection).
+commit and dispatch, two relay worker processes, and commits that fail half-way (a
+constraint violation, a dropped connection). Fifty writers of one version per round run on
+every back-end, in the unit of work's contract tests.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from conftest import Backend, bank_builder
 from facta import (
     Application,
-    ConcurrencyError,
     OutboxRelay,
     PersistenceError,
     UnitOfWork,
@@ -91,34 +91,6 @@ async def test_events_committed_before_a_sigkill_are_all_handled_after_restart(
     assert await count(sql.engine, tallies()) == committed
     assert (await app.get(OutboxRelay)._outbox.stats()).pending == 0
     assert (await balance(app))[0] == committed
-
-
-@pytest.mark.parametrize("writers", [pytest.param(50, id="50-writers")])
-async def test_of_many_writers_of_one_version_exactly_one_wins_each_round(
-    sql: Backend, writers: int
-) -> None:
-    app = bank_builder(sql).build()
-    await app.mediator.send(OpenAccount(account_id="ann", owner="ann"))
-    rounds = 3
-
-    for round_number in range(rounds):
-        barrier = asyncio.Barrier(writers)
-
-        async def write(barrier: asyncio.Barrier = barrier) -> None:
-            async with app.operation():
-                uow = app.get(UnitOfWork)
-                (await uow.repository(Account).get("ann")).deposit(1)
-                await barrier.wait()  # every writer has read the same version
-                await uow.commit()
-
-        results = await asyncio.gather(*(write() for _ in range(writers)), return_exceptions=True)
-
-        assert sum(result is None for result in results) == 1, f"round {round_number}"
-        assert all(isinstance(r, ConcurrencyError) for r in results if r is not None)
-
-    assert sql.engine is not None
-    assert await balance(app) == (rounds, rounds + 1)
-    assert await count(sql.engine, deposits_in_outbox()) == rounds  # losers' events never stored
 
 
 async def test_a_commit_that_violates_a_constraint_writes_nothing_and_dispatches_nothing(

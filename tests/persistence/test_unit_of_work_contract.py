@@ -346,3 +346,32 @@ async def test_committed_events_carry_their_aggregate_and_the_order_they_were_op
     opened = journal.of("audit")[0]
     assert isinstance(opened, AccountOpened)
     assert (opened.aggregate_id, opened.aggregate_version) == ("ann", 1)
+
+
+@pytest.mark.parametrize("writers", [pytest.param(50, id="50-writers")])
+async def test_of_fifty_writers_of_one_version_exactly_one_wins_each_round(
+    bank: Application, writers: int
+) -> None:
+    await open_accounts(bank, "ann")
+    rounds = 3
+
+    for round_number in range(rounds):
+        barrier = asyncio.Barrier(writers)
+
+        async def write(barrier: asyncio.Barrier = barrier) -> None:
+            async with bank.operation():
+                uow = bank.get(UnitOfWork)
+                (await uow.repository(Account).get("ann")).deposit(1)
+                await barrier.wait()  # every writer has read the same version
+                await uow.commit()
+
+        results = await asyncio.gather(*(write() for _ in range(writers)), return_exceptions=True)
+
+        assert sum(result is None for result in results) == 1, f"round {round_number}"
+        assert all(isinstance(r, ConcurrencyError) for r in results if r is not None), results
+
+    async with bank.operation():
+        ann = await bank.get(UnitOfWork).repository(Account).get("ann")
+    assert (ann.balance, ann.version) == (rounds, rounds + 1)  # no lost update
+    stats = await bank.outbox.stats()
+    assert stats.delivered + stats.pending == 1 + rounds  # losers' events never stored
