@@ -20,7 +20,8 @@ from facta.application import (
     ValidationBehavior,
 )
 from facta.application.dependencies import Constructor, FactoryProvider
-from facta.errors import OutsideOperation
+from facta.application.projections import Lifecycle
+from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
 from facta.integration.publishers import Publisher
@@ -32,6 +33,8 @@ from facta.persistence import (
     Outbox,
     TransactionBehavior,
 )
+from facta.persistence.projection_order import ProjectionOrderBehavior
+from facta.persistence.projection_store import ProjectionStore
 
 __all__ = ["ApplicationBuilder"]
 
@@ -163,7 +166,7 @@ class ApplicationBuilder:
             [configure, self._persistence, *self._modules], auto_bind=True
         )
         scope = container.get(OperationScope)
-        mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
+        mediator = Mediator(container, registry, scope, self._pipelines(container, scope, registry))
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
@@ -196,10 +199,15 @@ class ApplicationBuilder:
         application.use_services(services)
         return application
 
-    def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:
+    def _pipelines(
+        self, container: injector.Injector, scope: OperationScope, registry: HandlerRegistry
+    ) -> Pipelines:
         logging_behavior = LoggingBehavior()
         validation = ValidationBehavior()
         transaction = TransactionBehavior(scope)
+        ordering: tuple[PipelineBehavior, ...] = ()
+        if any(info.lifecycle is Lifecycle.ASYNC for info in registry.projections):
+            ordering = (ProjectionOrderBehavior(registry, _projection_store(container)),)
         custom: dict[MessageKind, list[PipelineBehavior]] = {kind: [] for kind in MessageKind}
         for spec, kinds in self._behaviors:
             behavior = (
@@ -217,8 +225,20 @@ class ApplicationBuilder:
                 transaction,
             ),
             queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
-            events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
+            events=(logging_behavior, *custom[MessageKind.EVENT], *ordering, transaction),
         )
+
+
+def _projection_store(container: injector.Injector) -> ProjectionStore:
+    binding = container.binder._bindings.get(ProjectionStore)
+    if binding is None:
+        raise ConfigurationError(
+            "the application has asynchronous projections, but its persistence back-end "
+            "binds no ProjectionStore: use the in-memory, SQLAlchemy or MongoDB back-end, "
+            "or bind one in your persistence module"
+        )
+    store: ProjectionStore = container.get(ProjectionStore)  # type: ignore[type-abstract]
+    return store
 
 
 def _no_context(container: injector.Injector) -> OperationContext:

@@ -18,9 +18,11 @@ import injector
 
 from facta.application import OperationScope
 from facta.application.dependencies import FactoryProvider
+from facta.application.views import View, ViewQuery, index_kind, normalized_value
 from facta.domain import AggregateRoot, DomainEvent, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.in_memory_projections import InMemoryProjectionStore
 from facta.persistence.outbox import (
     DeliveryRecord,
     DeliveryStatus,
@@ -29,10 +31,12 @@ from facta.persistence.outbox import (
     PendingEvent,
     RetryPolicy,
     describe_error,
-    is_exhausted,
+    failure_outcome,
     next_attempt,
 )
+from facta.persistence.projection_store import ProjectionStore, PruneRecord
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
+from facta.persistence.view_store import StoredView
 
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -68,6 +72,9 @@ class InMemoryStore:
         self._undelivered: dict[UUID, _OutboxRow] = {}
         self._deliveries: dict[UUID, dict[str, _Delivery]] = {}
         self._positions = itertools.count(1)
+        self._views: dict[str, dict[str, StoredView]] = {}
+        self._projection_states: dict[str, str] = {}
+        self._pruned: PruneRecord | None = None
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
@@ -77,6 +84,14 @@ class InMemoryStore:
     def state(self, aggregate_type: str, aggregate_id: str) -> StoredState | None:
         """The stored state of one aggregate, or None."""
         return self._states.get((aggregate_type, aggregate_id))
+
+    def view(self, view_name: str, view_id: str) -> StoredView | None:
+        """One stored view (its JSON document and version), or None."""
+        return self._views.get(view_name, {}).get(view_id)
+
+    def view_ids(self, view_name: str) -> list[str]:
+        """The ids of every stored view of one view type's ``view_name``."""
+        return list(self._views.get(view_name, {}))
 
     def ids(self, aggregate_type: str) -> list[str]:
         """The ids of every stored aggregate of a type."""
@@ -102,6 +117,13 @@ class InMemoryStore:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
             if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
                 raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
+        for write in commit.views:
+            view = self._views.get(write.view_type.view_name, {}).get(write.view_id)
+            actual = 0 if view is None else view.version
+            if write.expected_version != -1 and actual != write.expected_version:
+                raise ConcurrencyError(
+                    write.view_type.view_name, write.view_id, write.expected_version, actual
+                )
         for change in changes:
             key = (change.aggregate_type, change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -119,6 +141,12 @@ class InMemoryStore:
         if receipt is not None:
             handlers = self._deliveries.setdefault(receipt.event_id, {})
             handlers[receipt.handler] = _Delivery(DeliveryStatus.DONE, updated_at=now)
+        for write in commit.views:
+            views = self._views.setdefault(write.view_type.view_name, {})
+            if write.kind == "delete":
+                views.pop(write.view_id, None)
+            else:
+                views[write.view_id] = StoredView(write.document, write.new_version)
 
     def deliver(self, row: _OutboxRow, now: datetime) -> None:
         """Mark one outbox row delivered."""
@@ -164,13 +192,12 @@ class InMemoryOutbox(Outbox):
             delivery = deliveries.setdefault(failure.handler, _Delivery(DeliveryStatus.FAILED))
             if delivery.status is not DeliveryStatus.FAILED:
                 continue  # done or dead already: a late duplicate changes nothing
-            delivery.attempts += 1
+            attempts, dead, due = failure_outcome(failure.error, delivery.attempts, policy, now)
+            delivery.attempts, delivery.next_attempt_at = attempts, due
             delivery.last_error = describe_error(failure.error)
             delivery.updated_at = now
-            if is_exhausted(failure.error, delivery.attempts, policy):
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-            else:
-                delivery.next_attempt_at = now + policy.delay(delivery.attempts)
+            if dead:
+                delivery.status = DeliveryStatus.DEAD
         row = self._store._outbox.get(event.event_id)
         if row is None:
             return
@@ -248,6 +275,9 @@ class InMemoryOutbox(Outbox):
         for event_id in doomed:
             del self._store._outbox[event_id]
             self._store._deliveries.pop(event_id, None)
+        if doomed:
+            before = self._store._pruned.events if self._store._pruned else 0
+            self._store._pruned = PruneRecord(before + len(doomed), utc_now())
         return len(doomed)
 
     async def stats(self) -> OutboxStats:
@@ -284,6 +314,36 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def write_changes(self, commit: Commit) -> None:
         self._store.apply(commit)
 
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        return self._store.view(view_type.view_name, view_id)
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        matching = self._matching(query)
+        for name, descending in reversed(query.order):
+            kind = index_kind(query.view_type, name)
+            matching.sort(
+                key=lambda item, name=name, kind=kind: _sort_key(  # type: ignore[misc]
+                    normalized_value(item[0], name, kind)
+                ),
+                reverse=descending,
+            )
+        end = None if query.limit is None else query.offset + query.limit
+        return [stored for _, stored in matching[query.offset : end]]
+
+    async def count_views(self, query: ViewQuery) -> int:
+        return len(self._matching(query))
+
+    def _matching(self, query: ViewQuery) -> list[tuple[View, StoredView]]:
+        view_type = query.view_type
+        found: list[tuple[View, StoredView]] = []
+        for stored in self._store._views.get(view_type.view_name, {}).values():
+            document = stored.document
+            assert isinstance(document, str)
+            view = view_type.model_validate_json(document)
+            if query.matches(view):
+                found.append((view, stored))
+        return found
+
 
 class InMemoryPersistence(injector.Module):
     """Installs the in-memory back-end: one store per application, a unit of work per operation.
@@ -306,4 +366,10 @@ class InMemoryPersistence(injector.Module):
 
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
+        binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+def _sort_key(value: object) -> tuple[int, object]:
+    """Sorts None first (as SQL's NULLS FIRST for ascending), then the values."""
+    return (0, 0) if value is None else (1, value)

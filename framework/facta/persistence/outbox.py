@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from facta.domain import DomainEvent
-from facta.errors import HandlerFailure, PermanentFailure
+from facta.errors import DeliveryDeferred, HandlerFailure, PermanentFailure
 
 __all__ = [
     "DeliveryRecord",
@@ -34,6 +34,7 @@ __all__ = [
     "Receipt",
     "RetryPolicy",
     "describe_error",
+    "failure_outcome",
     "is_exhausted",
     "next_attempt",
 ]
@@ -153,6 +154,23 @@ class OutboxStats:
 def is_exhausted(error: BaseException, attempts: int, policy: RetryPolicy) -> bool:
     """Whether a delivery that failed ``attempts`` times, last with ``error``, is dead."""
     return attempts >= policy.max_attempts or isinstance(error, PermanentFailure)
+
+
+def failure_outcome(
+    error: BaseException, attempts: int, policy: RetryPolicy, now: datetime
+) -> tuple[int, bool, datetime | None]:
+    """After a handler failed with ``error`` having failed ``attempts`` times before: its
+    attempts now, whether it is dead-lettered, and when it is due again.
+
+    A ``DeliveryDeferred`` (an event waiting for its predecessor, a paused projection) is
+    not a failed attempt: it is due again after ``first_delay`` and never dead-lettered.
+    """
+    if isinstance(error, DeliveryDeferred):
+        return attempts, False, now + policy.first_delay
+    attempts += 1
+    if is_exhausted(error, attempts, policy):
+        return attempts, True, None
+    return attempts, False, now + policy.delay(attempts)
 
 
 def describe_error(error: BaseException, limit: int = 2000) -> str:

@@ -14,14 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.outbox import OutboxEntry, Receipt
+from facta.persistence.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
 
 A = TypeVar("A", bound=AggregateRoot)
+V = TypeVar("V", bound=View)
 
 
 class ChangeKind(enum.Enum):
@@ -48,14 +51,21 @@ class StoredState:
 class Commit:
     """Everything one unit of work writes in one transaction.
 
-    The aggregate ``changes``; the events, as outbox ``entries``; and, when the unit of
-    work belongs to an event handler's operation, the ``receipt`` of that handler's
-    success, which must be refused (``AlreadyDelivered``) if it was recorded before.
+    The aggregate ``changes``; the events, as outbox ``entries``; when the unit of work
+    belongs to an event handler's operation, the ``receipt`` of that handler's success,
+    which must be refused (``AlreadyDelivered``) if it was recorded before; and the
+    ``views`` its projections (or handlers) wrote.
     """
 
     changes: Sequence[Change]
     entries: Sequence[OutboxEntry]
     receipt: Receipt | None
+    views: Sequence[ViewWrite] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to write at all."""
+        return not (self.changes or self.entries or self.receipt or self.views)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,17 @@ class UnitOfWork(ABC):
         self._event_flow = event_flow
         self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+        self._view_stores: dict[type[View], ViewStore[Any]] = {}
+        self._view_tracker = ViewTracker()
+
+    def views(self, view_type: type[V]) -> ViewStore[V]:
+        """The store of ``view_type`` in this unit of work (read models, kept by projections)."""
+        store = self._view_stores.get(view_type)
+        if store is None:
+            if not (isinstance(view_type, type) and issubclass(view_type, View)):
+                raise ConfigurationError(f"{view_type!r} is not a View subclass")
+            store = self._view_stores[view_type] = ViewStore(self, view_type)
+        return cast(ViewStore[V], store)
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""
@@ -135,8 +156,12 @@ class UnitOfWork(ABC):
         handlers: it records the handler's success with its writes.
         """
         entries = self._event_flow.prepare(self.collect_events())
+        if entries:
+            await self._event_flow.apply_inline(self, entries)
         changes = self._changes()
-        await self.write_changes(Commit(changes, entries, receipt))
+        views = self._view_tracker.writes()
+        await self.write_changes(Commit(changes, entries, receipt, views))
+        self._view_tracker.committed(views)
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -149,6 +174,7 @@ class UnitOfWork(ABC):
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
         self._tracked.clear()
+        self._view_tracker.clear()
         await self.discard()
 
     async def aclose(self) -> None:
@@ -231,20 +257,32 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     async def write_changes(self, commit: Commit) -> None:
-        """Back-end hook: apply the changes, append the outbox entries and record the
-        receipt in one transaction, or nothing at all.
+        """Back-end hook: apply the changes, append the outbox entries, record the
+        receipt and write the views in one transaction, or nothing at all.
 
         It is called on every commit, also with nothing to write, so that a back-end can
         commit work done directly in its transaction (a read model's rows, say).
 
         Raise ``ConcurrencyError`` when a version check fails (an insert whose id exists
-        included), ``AlreadyDelivered`` when the receipt exists (and is not a failure),
-        and translate driver errors into ``PersistenceError``.
+        included, for aggregates and views alike), ``AlreadyDelivered`` when the receipt
+        exists (and is not a failure), and translate driver errors into ``PersistenceError``.
         """
 
     async def discard(self) -> None:
         """Back-end hook: abandon any open transaction; the default does nothing."""
         return None
+
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        """Back-end hook: one committed view and its version, or None."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        """Back-end hook: the committed views matching a checked query, sorted and sliced."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def count_views(self, query: ViewQuery) -> int:
+        """Back-end hook: how many committed views match a query's conditions."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
 
 
 class Repository(Generic[A]):

@@ -34,7 +34,7 @@ from facta.persistence.outbox import (
     PendingEvent,
     RetryPolicy,
     describe_error,
-    is_exhausted,
+    failure_outcome,
     next_attempt,
 )
 
@@ -124,15 +124,17 @@ class MongoOutbox(Outbox):
                 document = known.get(handler)
                 if document is not None and document["status"] != DeliveryStatus.FAILED.value:
                     continue  # done or dead already: a late duplicate changes nothing
-                attempts = 1 if document is None else int(document["attempts"]) + 1
-                dead = is_exhausted(failure.error, attempts, policy)
+                attempts, dead, due = failure_outcome(
+                    failure.error,
+                    0 if document is None else int(document["attempts"]),
+                    policy,
+                    now,
+                )
                 values: Document = {
                     "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
                     "attempts": attempts,
                     "last_error": describe_error(failure.error),
-                    "next_attempt_at": (
-                        None if dead else truncate_to_millisecond(now + policy.delay(attempts))
-                    ),
+                    "next_attempt_at": None if due is None else truncate_to_millisecond(due),
                     "updated_at": now,
                 }
                 await deliveries.update_one(

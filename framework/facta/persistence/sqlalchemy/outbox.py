@@ -28,7 +28,7 @@ from facta.persistence.outbox import (
     PendingEvent,
     RetryPolicy,
     describe_error,
-    is_exhausted,
+    failure_outcome,
     next_attempt,
 )
 from facta.persistence.sqlalchemy.documents import json_text
@@ -128,13 +128,14 @@ class SqlAlchemyOutbox(Outbox):
                 row = known.get(failure.handler)
                 if row is not None and row.status != DeliveryStatus.FAILED.value:
                     continue  # done or dead already: a late duplicate changes nothing
-                attempts = 1 if row is None else row.attempts + 1
-                dead = is_exhausted(failure.error, attempts, policy)
+                attempts, dead, due = failure_outcome(
+                    failure.error, 0 if row is None else row.attempts, policy, now
+                )
                 values: dict[str, Any] = {
                     "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
                     "attempts": attempts,
                     "last_error": describe_error(failure.error),
-                    "next_attempt_at": None if dead else now + policy.delay(attempts),
+                    "next_attempt_at": due,
                     "updated_at": now,
                 }
                 if row is None:
