@@ -40,6 +40,8 @@ __all__ = [
     "View",
     "ViewQuery",
     "index_kind",
+    "normalized_value",
+    "rebuild_copy",
 ]
 
 V = TypeVar("V", bound="View")
@@ -47,7 +49,8 @@ V = TypeVar("V", bound="View")
 IndexKind = Literal["str", "int", "float", "decimal", "bool", "datetime", "date", "uuid"]
 """The scalar kinds an indexed field may have; each back-end maps them to its own types."""
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_COPY_SUFFIX = "__rebuild"
 
 
 def _snake(name: str) -> str:
@@ -75,13 +78,27 @@ class View(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         if "view_name" not in cls.__dict__:
             cls.view_name = _snake(cls.__name__)
-        if not _NAME.match(cls.view_name):
+        copy_of = cls.__dict__.get("__facta_copy_of__")
+        expected = None if copy_of is None else copy_of.view_name + _COPY_SUFFIX
+        if cls.view_name != expected and not _NAME.match(cls.view_name):
             raise ConfigurationError(
                 f"{cls.__qualname__}.view_name {cls.view_name!r} is not a storage name: use "
-                f"lowercase letters, digits and underscores, at most 48, starting with a letter"
+                f"lowercase letters, digits and underscores, at most 40, starting with a letter"
             )
         for name in cls.indexes:
             index_kind(cls, name)  # raises for an unknown field or a type that cannot be indexed
+
+
+def rebuild_copy(view_type: type[V]) -> type[V]:
+    """A subclass of ``view_type`` stored under another name: what a rebuild fills
+    before it swaps it in for the live views."""
+    namespace = {
+        "__module__": view_type.__module__,
+        "__qualname__": f"{view_type.__qualname__}Rebuild",
+        "__facta_copy_of__": view_type,
+        "view_name": view_type.view_name + _COPY_SUFFIX,
+    }
+    return typing.cast(type[V], type(f"{view_type.__name__}Rebuild", (view_type,), namespace))
 
 
 _KINDS: tuple[tuple[type, IndexKind], ...] = (

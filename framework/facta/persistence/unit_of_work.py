@@ -122,6 +122,7 @@ class UnitOfWork(ABC):
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
         self._view_stores: dict[type[View], ViewStore[Any]] = {}
         self._view_tracker = ViewTracker()
+        self._view_storage: dict[type[View], type[View]] = {}
 
     def views(self, view_type: type[V]) -> ViewStore[V]:
         """The store of ``view_type`` in this unit of work (read models, kept by projections)."""
@@ -129,8 +130,15 @@ class UnitOfWork(ABC):
         if store is None:
             if not (isinstance(view_type, type) and issubclass(view_type, View)):
                 raise ConfigurationError(f"{view_type!r} is not a View subclass")
-            store = self._view_stores[view_type] = ViewStore(self, view_type)
+            storage = self._view_storage.get(view_type)
+            store = self._view_stores[view_type] = ViewStore(self, view_type, storage)
         return cast(ViewStore[V], store)
+
+    def store_views_in(self, copies: Mapping[type[View], type[View]]) -> None:
+        """Have ``views(V)`` read and write the copy of ``V`` instead (what a rebuild
+        fills before it swaps the copies in); call it before asking for the stores."""
+        self._view_storage.update(copies)
+        self._view_stores.clear()
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""

@@ -137,9 +137,12 @@ class ViewStore(Generic[V]):
     filtering and sorting on the fields the view declares in ``indexes``.
     """
 
-    def __init__(self, unit_of_work: UnitOfWork, view_type: type[V]) -> None:
+    def __init__(
+        self, unit_of_work: UnitOfWork, view_type: type[V], storage: type[View] | None = None
+    ) -> None:
         self._uow = unit_of_work
         self._type = view_type
+        self._storage: type[View] = storage or view_type  # a rebuild's copy stores elsewhere
         self._tracker: ViewTracker = unit_of_work._view_tracker
 
     @property
@@ -153,7 +156,7 @@ class ViewStore(Generic[V]):
         if tracked.deleted:
             return None
         if tracked.staged is not None:
-            return tracked.staged.model_copy(deep=True)  # type: ignore[return-value]
+            return self._type.model_validate(tracked.staged.model_dump())
         if tracked.loaded is None:
             return None
         return self._type.model_validate_json(tracked.loaded)
@@ -176,7 +179,7 @@ class ViewStore(Generic[V]):
                 f"put() of {type(view).__qualname__} into the store of "
                 f"{self._type.__qualname__}: use uow.views({type(view).__qualname__})"
             )
-        key = (self._type, view.id)
+        key = (self._storage, view.id)
         tracked = self._tracker._tracked.get(key)
         if tracked is None:
             tracked = self._tracker._tracked[key] = _TrackedView(None, None)
@@ -185,7 +188,7 @@ class ViewStore(Generic[V]):
 
     def delete(self, view_id: str) -> None:
         """Stage the deletion of a view on commit; deleting a missing view does nothing."""
-        key = (self._type, view_id)
+        key = (self._storage, view_id)
         tracked = self._tracker._tracked.get(key)
         if tracked is None:
             tracked = self._tracker._tracked[key] = _TrackedView(None, None)
@@ -202,13 +205,13 @@ class ViewStore(Generic[V]):
     ) -> list[V]:
         """The committed views matching ``where``, sorted by ``order_by`` (``"-field"``
         for descending; ties by ``id``), from ``offset``, at most ``limit`` of them."""
-        query = ViewQuery.build(self._type, where, order_by, offset, limit)
+        query = ViewQuery.build(self._storage, where, order_by, offset, limit)
         stored = await self._uow.query_views(query)
         return [self._restore(item.document) for item in stored]
 
     async def count(self, where: Mapping[str, object] | None = None) -> int:
         """How many committed views match ``where``."""
-        return await self._uow.count_views(ViewQuery.build(self._type, where))
+        return await self._uow.count_views(ViewQuery.build(self._storage, where))
 
     async def page(
         self,
@@ -226,11 +229,11 @@ class ViewStore(Generic[V]):
     async def _track(self, view_id: str) -> _TrackedView:
         if not isinstance(view_id, str):
             raise NotFound(self._type.view_name, repr(view_id))
-        key = (self._type, view_id)
+        key = (self._storage, view_id)
         tracked = self._tracker._tracked.get(key)
         if tracked is not None and tracked.loaded_version is not None:
             return tracked
-        stored = await self._uow.load_view(self._type, view_id)
+        stored = await self._uow.load_view(self._storage, view_id)
         loaded = None if stored is None else _as_text(self._type, stored.document)
         version = 0 if stored is None else stored.version
         if tracked is None:
