@@ -25,6 +25,7 @@ from facta.persistence.outbox import (
     is_exhausted,
     next_attempt,
 )
+from facta.persistence.projection_store import ProjectionState, ProjectionStore
 from facta.persistence.transaction import TransactionBehavior
 from facta.persistence.unit_of_work import (
     Change,
@@ -34,6 +35,7 @@ from facta.persistence.unit_of_work import (
     StoredState,
     UnitOfWork,
 )
+from facta.persistence.view_store import ViewStore
 
 __all__ = [
     "Change",
@@ -51,12 +53,15 @@ __all__ = [
     "OutboxEntry",
     "OutboxStats",
     "PendingEvent",
+    "ProjectionState",
+    "ProjectionStore",
     "Receipt",
     "Repository",
     "RetryPolicy",
     "StoredState",
     "TransactionBehavior",
     "UnitOfWork",
+    "ViewStore",
     "describe_error",
     "is_exhausted",
     "next_attempt",
