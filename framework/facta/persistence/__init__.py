@@ -12,18 +12,23 @@ from facta.persistence.in_memory import (
     InMemoryUnitOfWork,
 )
 from facta.persistence.outbox import (
+    DECODING,
+    Delivery,
     DeliveryRecord,
     DeliverySettings,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
     OutboxEntry,
     OutboxStats,
     PendingEvent,
     Receipt,
     RetryPolicy,
+    StoredEvent,
     describe_error,
     is_exhausted,
     next_attempt,
+    settle_failures,
 )
 from facta.persistence.transaction import TransactionBehavior
 from facta.persistence.unit_of_work import (
@@ -36,12 +41,15 @@ from facta.persistence.unit_of_work import (
 )
 
 __all__ = [
+    "DECODING",
     "Change",
     "ChangeKind",
     "Commit",
+    "Delivery",
     "DeliveryRecord",
     "DeliverySettings",
     "DeliveryStatus",
+    "DeliveryUpdate",
     "EventFlow",
     "InMemoryOutbox",
     "InMemoryPersistence",
@@ -54,10 +62,12 @@ __all__ = [
     "Receipt",
     "Repository",
     "RetryPolicy",
+    "StoredEvent",
     "StoredState",
     "TransactionBehavior",
     "UnitOfWork",
     "describe_error",
     "is_exhausted",
     "next_attempt",
+    "settle_failures",
 ]
