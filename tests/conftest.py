@@ -113,6 +113,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield backend
 
 
+@pytest.fixture(params=["sqlite", "postgresql", "mongo-pymongo", "mongo-motor"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each back-end that stores events serialized (every one but the in-memory one)."""
+    async for backend in _backend(request, tmp_path):
+        yield backend
+
+
 @pytest.fixture
 async def postgres(postgres_url: str) -> AsyncIterator[Backend]:
     """The PostgreSQL back-end alone, for what only a server has (connections to drop)."""

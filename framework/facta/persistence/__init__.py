@@ -12,18 +12,23 @@ from facta.persistence.in_memory import (
     InMemoryUnitOfWork,
 )
 from facta.persistence.outbox import (
+    DECODING,
+    Delivery,
     DeliveryRecord,
     DeliverySettings,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
     OutboxEntry,
     OutboxStats,
     PendingEvent,
     Receipt,
     RetryPolicy,
+    StoredEvent,
     describe_error,
     is_exhausted,
     next_attempt,
+    settle_failures,
 )
 from facta.persistence.projection_store import ProjectionState, ProjectionStore
 from facta.persistence.transaction import TransactionBehavior
@@ -38,12 +43,15 @@ from facta.persistence.unit_of_work import (
 from facta.persistence.view_store import ViewStore
 
 __all__ = [
+    "DECODING",
     "Change",
     "ChangeKind",
     "Commit",
+    "Delivery",
     "DeliveryRecord",
     "DeliverySettings",
     "DeliveryStatus",
+    "DeliveryUpdate",
     "EventFlow",
     "InMemoryOutbox",
     "InMemoryPersistence",
@@ -58,6 +66,7 @@ __all__ = [
     "Receipt",
     "Repository",
     "RetryPolicy",
+    "StoredEvent",
     "StoredState",
     "TransactionBehavior",
     "UnitOfWork",
@@ -65,4 +74,5 @@ __all__ = [
     "describe_error",
     "is_exhausted",
     "next_attempt",
+    "settle_failures",
 ]

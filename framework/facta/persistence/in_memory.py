@@ -9,8 +9,8 @@ in the docs and for prototyping.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -20,19 +20,17 @@ from facta.application import OperationScope
 from facta.application.dependencies import FactoryProvider
 from facta.application.views import View, ViewQuery, index_kind, normalized_value
 from facta.domain import AggregateRoot, DomainEvent, utc_now
-from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure, PersistenceError
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.in_memory_projections import InMemoryProjectionStore
 from facta.persistence.outbox import (
+    Delivery,
     DeliveryRecord,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
     OutboxStats,
-    PendingEvent,
-    RetryPolicy,
-    describe_error,
-    failure_outcome,
-    next_attempt,
+    StoredEvent,
 )
 from facta.persistence.projection_store import ProjectionStore, PruneRecord
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
@@ -50,15 +48,6 @@ class _OutboxRow:
     locked_until: datetime | None = None
 
 
-@dataclass(slots=True)
-class _Delivery:
-    status: DeliveryStatus
-    attempts: int = 0
-    last_error: str = ""
-    next_attempt_at: datetime | None = None
-    updated_at: datetime = field(default_factory=utc_now)
-
-
 class InMemoryStore:
     """The committed state of one application: aggregates, the outbox and the receipts.
 
@@ -70,7 +59,7 @@ class InMemoryStore:
         self._states: dict[tuple[str, str], StoredState] = {}
         self._outbox: dict[UUID, _OutboxRow] = {}
         self._undelivered: dict[UUID, _OutboxRow] = {}
-        self._deliveries: dict[UUID, dict[str, _Delivery]] = {}
+        self._deliveries: dict[UUID, dict[str, Delivery]] = {}
         self._positions = itertools.count(1)
         self._views: dict[str, dict[str, StoredView]] = {}
         self._projection_states: dict[str, str] = {}
@@ -140,7 +129,7 @@ class InMemoryStore:
                 self._undelivered[entry.event.event_id] = row
         if receipt is not None:
             handlers = self._deliveries.setdefault(receipt.event_id, {})
-            handlers[receipt.handler] = _Delivery(DeliveryStatus.DONE, updated_at=now)
+            handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
         for write in commit.views:
             views = self._views.setdefault(write.view_type.view_name, {})
             if write.kind == "delete":
@@ -160,16 +149,16 @@ class InMemoryOutbox(Outbox):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
         now = utc_now()
-        claimed: list[PendingEvent] = []
+        claimed: list[StoredEvent] = []
         for row in self._store._undelivered.values():
             if len(claimed) >= limit:
                 break
             if row.available_at > now or (row.locked_until is not None and row.locked_until > now):
                 continue
             row.locked_until = now + lease
-            claimed.append(self._pending(row))
+            claimed.append(self._stored(row))
         return claimed
 
     async def complete(self, event_ids: Sequence[UUID]) -> None:
@@ -179,45 +168,27 @@ class InMemoryOutbox(Outbox):
             if row is not None:
                 self._store.deliver(row, now)
 
-    async def record_failures(
-        self,
-        event: DomainEvent,
-        handlers: Sequence[str],
-        failures: Sequence[HandlerFailure],
-        policy: RetryPolicy,
+    async def update_deliveries(
+        self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
     ) -> None:
-        now = utc_now()
-        deliveries = self._store._deliveries.setdefault(event.event_id, {})
-        for failure in failures:
-            delivery = deliveries.setdefault(failure.handler, _Delivery(DeliveryStatus.FAILED))
-            if delivery.status is not DeliveryStatus.FAILED:
-                continue  # done or dead already: a late duplicate changes nothing
-            attempts, dead, due = failure_outcome(failure.error, delivery.attempts, policy, now)
-            delivery.attempts, delivery.next_attempt_at = attempts, due
-            delivery.last_error = describe_error(failure.error)
-            delivery.updated_at = now
-            if dead:
-                delivery.status = DeliveryStatus.DEAD
-        row = self._store._outbox.get(event.event_id)
+        deliveries = self._store._deliveries.setdefault(event_id, {})
+        update = decide(dict(deliveries))
+        deliveries.update(update.deliveries)
+        row = self._store._outbox.get(event_id)
         if row is None:
             return
-        due = next_attempt(
-            handlers,
-            {name: (d.status, d.next_attempt_at) for name, d in deliveries.items()},
-            now,
-        )
-        if due is None:
-            self._store.deliver(row, now)
+        if update.due is None:
+            self._store.deliver(row, update.at)
         else:
-            row.available_at, row.locked_until = due, None
+            row.available_at, row.locked_until = update.due, None
 
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:
         delivery = self._store._deliveries.get(event_id, {}).get(handler)
         return delivery is not None and delivery.status is DeliveryStatus.DONE
 
-    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+    async def pending_rows(self, limit: int) -> list[StoredEvent]:
         rows = list(self._store._undelivered.values())[:limit]
-        return [self._pending(row) for row in rows]
+        return [self._stored(row) for row in rows]
 
     async def deliveries(
         self, status: DeliveryStatus | None = None, limit: int = 100
@@ -289,14 +260,15 @@ class InMemoryOutbox(Outbox):
         )
         return OutboxStats(len(self._store._outbox) - pending, pending, dead)
 
-    def _pending(self, row: _OutboxRow) -> PendingEvent:
+    def _stored(self, row: _OutboxRow) -> StoredEvent:
         handlers = self._store._deliveries.get(row.event.event_id, {})
         settled = frozenset(
             name
             for name, delivery in handlers.items()
             if delivery.status is not DeliveryStatus.FAILED
         )
-        return PendingEvent(row.position, row.event, settled)
+        event = row.event
+        return StoredEvent(row.position, event.event_id, event.event_type, event, settled)
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -191,8 +191,13 @@ class UnitOfWork(ABC):
 
     def _changes(self) -> list[Change]:
         changes: list[Change] = []
-        for tracked in self._tracked.values():
+        for (_, tracked_id), tracked in self._tracked.items():
             aggregate = tracked.aggregate
+            if aggregate.id != tracked_id:  # set around validation: never write over another
+                raise ConfigurationError(
+                    f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
+                    f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
+                )
             if tracked.status is _Status.REMOVED:
                 changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
                 continue
