@@ -20,6 +20,7 @@ from facta.application import (
     ValidationBehavior,
 )
 from facta.application.dependencies import Constructor, FactoryProvider
+from facta.application.instrumentation import Instrumentation
 from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
@@ -52,7 +53,8 @@ class ApplicationBuilder:
     - queries: logging, validation, *your behaviors*;
     - events: logging, *your behaviors*, transaction.
 
-    Your behaviors run in the order you add them.
+    Your behaviors run in the order you add them; an ``instrument``-ed application's
+    telemetry behavior runs outside all of them.
     """
 
     def __init__(self) -> None:
@@ -66,6 +68,7 @@ class ApplicationBuilder:
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
         self._dataschema_base: str | None = None
+        self._instrumentation: Instrumentation | None = None
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -132,6 +135,16 @@ class ApplicationBuilder:
         self._dataschema_base = dataschema_base
         return self
 
+    def instrument(self, instrumentation: Instrumentation) -> Self:
+        """Observe the application with ``instrumentation`` (spans, metrics), e.g.
+        ``facta.observability.OpenTelemetry()``; one instance per application.
+
+        Its behavior runs outermost in every pipeline; if it provides services (a monitor
+        of the outbox, say) they start first and stop last.
+        """
+        self._instrumentation = instrumentation
+        return self
+
     def delivery(self, settings: DeliverySettings) -> Self:
         """How committed events reach their handlers: grace period, retries, relay batches."""
         self._delivery = settings
@@ -163,7 +176,10 @@ class ApplicationBuilder:
             [configure, self._persistence, *self._modules], auto_bind=True
         )
         scope = container.get(OperationScope)
-        mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
+        instrumentation = self._instrumentation
+        mediator = Mediator(
+            container, registry, scope, self._pipelines(container, scope), instrumentation
+        )
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
@@ -178,6 +194,8 @@ class ApplicationBuilder:
             scope=injector.SingletonScope,
         )
         services: list[BackgroundService] = []
+        if isinstance(instrumentation, ProvidesServices):
+            services.extend(instrumentation.services(container))
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
@@ -209,16 +227,32 @@ class ApplicationBuilder:
             )
             for kind in kinds:
                 custom[kind].append(behavior)
+        observe = self._observing
         return Pipelines(
             commands=(
+                *observe(MessageKind.COMMAND),
                 logging_behavior,
                 validation,
                 *custom[MessageKind.COMMAND],
                 transaction,
             ),
-            queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
-            events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
+            queries=(
+                *observe(MessageKind.QUERY),
+                logging_behavior,
+                validation,
+                *custom[MessageKind.QUERY],
+            ),
+            events=(
+                *observe(MessageKind.EVENT),
+                logging_behavior,
+                *custom[MessageKind.EVENT],
+                transaction,
+            ),
         )
+
+    def _observing(self, kind: MessageKind) -> tuple[PipelineBehavior, ...]:
+        behavior = None if self._instrumentation is None else self._instrumentation.behavior(kind)
+        return () if behavior is None else (behavior,)
 
 
 def _no_context(container: injector.Injector) -> OperationContext:

@@ -134,9 +134,11 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
-        entries = self._event_flow.prepare(self.collect_events())
+        events = self.collect_events()
         changes = self._changes()
-        await self.write_changes(Commit(changes, entries, receipt))
+        with self._event_flow.committing(self, len(changes), len(events)):
+            entries = self._event_flow.prepare(events)  # stamped in the commit's trace
+            await self.write_changes(Commit(changes, entries, receipt))
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
