@@ -11,6 +11,7 @@ from facta.application.handlers import (
     handled_message_type,
     handler_name,
 )
+from facta.application.instrumentation import HttpExchange, Instrumentation
 from facta.application.integration import (
     Envelope,
     EventContract,
@@ -41,6 +42,8 @@ __all__ = [
     "Envelope",
     "EventContract",
     "HandlerRegistry",
+    "HttpExchange",
+    "Instrumentation",
     "IntegrationEvent",
     "IntegrationEventHandler",
     "LoggingBehavior",

@@ -16,6 +16,7 @@ from uuid import uuid4
 import injector
 
 from facta.application.dependencies import Constructor
+from facta.application.instrumentation import Instrumentation
 from facta.application.messages import Command, Query
 from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
@@ -28,6 +29,7 @@ __all__ = ["DispatchReport", "Mediator"]
 R = TypeVar("R")
 
 _log = logging.getLogger("facta.mediator")
+_NO_INSTRUMENTATION = Instrumentation()  # stateless: every hook does nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,10 @@ class Mediator:
         registry: HandlerRegistry,
         scope: OperationScope,
         pipelines: Pipelines,
+        instrumentation: Instrumentation | None = None,
     ) -> None:
         self._container = container
+        self._instrumentation = instrumentation
         self._registry = registry
         self._scope = scope
         self._pipelines = pipelines
@@ -75,6 +79,11 @@ class Mediator:
     def registry(self) -> HandlerRegistry:
         """The handlers this mediator routes to."""
         return self._registry
+
+    @property
+    def instrumentation(self) -> Instrumentation:
+        """The application's telemetry hooks (ones that do nothing when none was given)."""
+        return self._instrumentation or _NO_INSTRUMENTATION
 
     async def send(self, command: Command[R]) -> R:
         """Have the one handler of ``command`` carry it out, and return its result."""
@@ -101,6 +110,14 @@ class Mediator:
         ERROR and returned, for callers that record them. ``durable`` is for events from
         the outbox: each handler's success is then recorded with its writes.
         """
+        if self._instrumentation is None:
+            return await self._dispatch(event, only, durable)
+        with self._instrumentation.dispatching(event):
+            return await self._dispatch(event, only, durable)
+
+    async def _dispatch(
+        self, event: DomainEvent, only: Collection[str] | None, durable: bool
+    ) -> DispatchReport:
         parent = self._scope.context
         correlation_id = event.correlation_id or (
             parent.correlation_id if parent is not None else event.event_id

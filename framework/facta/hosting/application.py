@@ -76,6 +76,7 @@ class Application:
             self._container,
             self._scope,
             self._container.get(Outbox),  # type: ignore[type-abstract]
+            self._mediator.instrumentation,
         )
 
     @property

@@ -20,6 +20,7 @@ from facta.application import (
     ValidationBehavior,
 )
 from facta.application.dependencies import Constructor, FactoryProvider
+from facta.application.instrumentation import Instrumentation
 from facta.application.projections import Lifecycle
 from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
@@ -55,7 +56,8 @@ class ApplicationBuilder:
     - queries: logging, validation, *your behaviors*;
     - events: logging, *your behaviors*, transaction.
 
-    Your behaviors run in the order you add them.
+    Your behaviors run in the order you add them; an ``instrument``-ed application's
+    telemetry behavior runs outside all of them.
     """
 
     def __init__(self) -> None:
@@ -69,6 +71,7 @@ class ApplicationBuilder:
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
         self._dataschema_base: str | None = None
+        self._instrumentation: Instrumentation | None = None
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -135,6 +138,16 @@ class ApplicationBuilder:
         self._dataschema_base = dataschema_base
         return self
 
+    def instrument(self, instrumentation: Instrumentation) -> Self:
+        """Observe the application with ``instrumentation`` (spans, metrics), e.g.
+        ``facta.observability.OpenTelemetry()``; one instance per application.
+
+        Its behavior runs outermost in every pipeline; if it provides services (a monitor
+        of the outbox, say) they start first and stop last.
+        """
+        self._instrumentation = instrumentation
+        return self
+
     def delivery(self, settings: DeliverySettings) -> Self:
         """How committed events reach their handlers: grace period, retries, relay batches."""
         self._delivery = settings
@@ -166,7 +179,14 @@ class ApplicationBuilder:
             [configure, self._persistence, *self._modules], auto_bind=True
         )
         scope = container.get(OperationScope)
-        mediator = Mediator(container, registry, scope, self._pipelines(container, scope, registry))
+        instrumentation = self._instrumentation
+        mediator = Mediator(
+            container,
+            registry,
+            scope,
+            self._pipelines(container, scope, registry),
+            instrumentation,
+        )
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
@@ -181,6 +201,8 @@ class ApplicationBuilder:
             scope=injector.SingletonScope,
         )
         services: list[BackgroundService] = []
+        if isinstance(instrumentation, ProvidesServices):
+            services.extend(instrumentation.services(container))
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
@@ -217,16 +239,33 @@ class ApplicationBuilder:
             )
             for kind in kinds:
                 custom[kind].append(behavior)
+        observe = self._observing
         return Pipelines(
             commands=(
+                *observe(MessageKind.COMMAND),
                 logging_behavior,
                 validation,
                 *custom[MessageKind.COMMAND],
                 transaction,
             ),
-            queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
-            events=(logging_behavior, *custom[MessageKind.EVENT], *ordering, transaction),
+            queries=(
+                *observe(MessageKind.QUERY),
+                logging_behavior,
+                validation,
+                *custom[MessageKind.QUERY],
+            ),
+            events=(
+                *observe(MessageKind.EVENT),
+                logging_behavior,
+                *custom[MessageKind.EVENT],
+                *ordering,
+                transaction,
+            ),
         )
+
+    def _observing(self, kind: MessageKind) -> tuple[PipelineBehavior, ...]:
+        behavior = None if self._instrumentation is None else self._instrumentation.behavior(kind)
+        return () if behavior is None else (behavior,)
 
 
 def _projection_store(container: injector.Injector) -> ProjectionStore:

@@ -23,6 +23,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 from facta.application import HandlerRegistry, OperationContext, OperationScope
 from facta.application.dependencies import Constructor
+from facta.application.instrumentation import Instrumentation
 from facta.application.integration import Envelope, IntegrationEvent
 from facta.application.messages import field_errors
 from facta.application.tracing import trace_context
@@ -66,7 +67,9 @@ class Ingestor:
         container: injector.Injector,
         scope: OperationScope,
         outbox: Outbox,
+        instrumentation: Instrumentation | None = None,
     ) -> None:
+        self._instrumentation = instrumentation or Instrumentation()
         self._registry = registry
         self._container = container
         self._scope = scope
@@ -121,7 +124,10 @@ class Ingestor:
         duplicates: list[str] = []
         failures: list[HandlerFailure] = []
         traceparent = envelope.extensions.get("traceparent")
-        with trace_context(traceparent if isinstance(traceparent, str) else None):
+        with (
+            trace_context(traceparent if isinstance(traceparent, str) else None),
+            self._instrumentation.receiving(event),
+        ):
             for handler_type in self._registry.integration_handlers(event_type):
                 constructor = self._constructor(handler_type)
                 if await self._outbox.is_delivered(key, constructor.name):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +51,12 @@ class EventFlow:
         self._settings = settings
         self._max_event_depth = max_event_depth
         self._inline: dict[type[Projection], Constructor[Projection]] = {}
+
+    def committing(
+        self, unit_of_work: object, aggregates: int, events: int
+    ) -> AbstractContextManager[object]:
+        """The instrumentation hook around one unit of work's write (a no-op by default)."""
+        return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
 
     def prepare(self, events: Sequence[DomainEvent]) -> list[OutboxEntry]:
         """The outbox entries for ``events``, stamped with this operation's ids."""

@@ -163,12 +163,14 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
-        entries = self._event_flow.prepare(self.collect_events())
-        if entries:
-            await self._event_flow.apply_inline(self, entries)
+        events = self.collect_events()
         changes = self._changes()
-        views = self._view_tracker.writes()
-        await self.write_changes(Commit(changes, entries, receipt, views))
+        with self._event_flow.committing(self, len(changes), len(events)):
+            entries = self._event_flow.prepare(events)  # stamped in the commit's trace
+            if entries:
+                await self._event_flow.apply_inline(self, entries)
+            views = self._view_tracker.writes()
+            await self.write_changes(Commit(changes, entries, receipt, views))
         self._view_tracker.committed(views)
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
