@@ -12,6 +12,7 @@ from facta.application import (
     DomainEventHandler,
     Envelope,
     EventContract,
+    EventUpcaster,
     IntegrationEvent,
     IntegrationEventHandler,
     Mediator,
@@ -26,7 +27,15 @@ from facta.application import (
     parse_message,
     trace_context,
 )
-from facta.domain import AggregateRoot, DomainEvent, Entity, ValueObject, new_id, utc_now
+from facta.domain import (
+    AggregateRoot,
+    DomainEvent,
+    Entity,
+    EventSourcedAggregate,
+    ValueObject,
+    new_id,
+    utc_now,
+)
 from facta.errors import (
     AlreadyDelivered,
     ConcurrencyError,
@@ -56,6 +65,7 @@ from facta.hosting import Application, ApplicationBuilder, BackgroundService
 from facta.integration import OutboxRelay
 from facta.persistence import (
     DeliverySettings,
+    EventStore,
     InMemoryPersistence,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -85,7 +95,10 @@ __all__ = [
     "Envelope",
     "EventContract",
     "EventHandlingError",
+    "EventSourcedAggregate",
+    "EventStore",
     "EventStormError",
+    "EventUpcaster",
     "FactaError",
     "FieldError",
     "HandlerFailure",

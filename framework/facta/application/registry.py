@@ -28,7 +28,8 @@ from facta.application.integration import (
     Upcaster,
     type_version,
 )
-from facta.domain import DomainEvent
+from facta.application.upcasting import EventUpcaster
+from facta.domain import DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, DuplicateHandler, HandlerNotFound
 
 __all__ = ["HandlerRegistry"]
@@ -40,6 +41,7 @@ _DISCOVERED = (
     IntegrationEventHandler,
     EventContract,
     Upcaster,
+    EventUpcaster,
 )
 
 AnyHandler = type[CommandHandler[Any, Any]] | type[QueryHandler[Any, Any]]
@@ -60,11 +62,16 @@ class HandlerRegistry:
         self._contracts: dict[type[DomainEvent], list[ContractType]] = {}
         self._resolved_contracts: dict[type[DomainEvent], tuple[ContractType, ...]] = {}
         self._upcasters: dict[str, type[Upcaster]] = {}
+        self._event_upcasters: dict[tuple[str, int], type[EventUpcaster]] = {}
+        self._aggregates: dict[str, type[EventSourcedAggregate]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
         """Register a handler, contract or upcaster class; again, it changes nothing."""
+        if issubclass(handler_type, EventUpcaster | EventSourcedAggregate):
+            self._add_event_sourcing(handler_type)
+            return
         if issubclass(handler_type, Upcaster):
             self._add_upcaster(handler_type)
             return
@@ -148,6 +155,38 @@ class HandlerRegistry:
                 f"{handler_name(upcaster_type)}"
             )
 
+    def _add_event_sourcing(
+        self, member: type[EventUpcaster] | type[EventSourcedAggregate]
+    ) -> None:
+        """Register a stored-event upcaster, or an event-sourced aggregate (its apply
+        methods checked, its event types registered)."""
+        if issubclass(member, EventUpcaster):
+            key = member.key()
+            known = self._event_upcasters.setdefault(key, member)
+            if known is not member:
+                raise ConfigurationError(
+                    f"two upcasters read {key[0]!r} version {key[1]}: {handler_name(known)} "
+                    f"and {handler_name(member)}"
+                )
+            return
+        for event_type in member.appliers():
+            self.add_event_type(event_type)
+        known_aggregate = self._aggregates.setdefault(member.aggregate_type, member)
+        if known_aggregate is not member:
+            raise ConfigurationError(
+                f"two event-sourced aggregates are named {member.aggregate_type!r}: "
+                f"{handler_name(known_aggregate)} and {handler_name(member)}"
+            )
+
+    def event_upcaster(self, event_type: str, version: int) -> type[EventUpcaster] | None:
+        """The upcaster that reads version ``version`` of a stored event type, if any."""
+        return self._event_upcasters.get((event_type, version))
+
+    @property
+    def event_sourced_aggregates(self) -> dict[str, type[EventSourcedAggregate]]:
+        """Each event-sourced aggregate this application knows, by its ``aggregate_type``."""
+        return dict(self._aggregates)
+
     def contracts(self, event_type: type[DomainEvent]) -> tuple[ContractType, ...]:
         """The contracts that publish an event type (declared for it or a base class)."""
         try:
@@ -214,6 +253,8 @@ class HandlerRegistry:
                         continue
                     if issubclass(member, DomainEvent):
                         self.add_event_type(member)
+                    elif issubclass(member, EventSourcedAggregate):
+                        self.add(member)
                     elif issubclass(member, _DISCOVERED) and not inspect.isabstract(member):
                         self.add(member)
 

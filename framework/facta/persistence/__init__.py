@@ -5,6 +5,14 @@ are installed through extras.
 """
 
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import (
+    EventStore,
+    LoadedStream,
+    RecordedEvent,
+    StoredEvent,
+    StoredSnapshot,
+    StreamAppend,
+)
 from facta.persistence.in_memory import (
     InMemoryOutbox,
     InMemoryPersistence,
@@ -43,18 +51,24 @@ __all__ = [
     "DeliverySettings",
     "DeliveryStatus",
     "EventFlow",
+    "EventStore",
     "InMemoryOutbox",
     "InMemoryPersistence",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "LoadedStream",
     "Outbox",
     "OutboxEntry",
     "OutboxStats",
     "PendingEvent",
     "Receipt",
+    "RecordedEvent",
     "Repository",
     "RetryPolicy",
+    "StoredEvent",
+    "StoredSnapshot",
     "StoredState",
+    "StreamAppend",
     "TransactionBehavior",
     "UnitOfWork",
     "describe_error",

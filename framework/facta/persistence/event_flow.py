@@ -47,6 +47,11 @@ class EventFlow:
         self._settings = settings
         self._max_event_depth = max_event_depth
 
+    @property
+    def registry(self) -> HandlerRegistry:
+        """The handler registry of the application (its event classes and upcasters)."""
+        return self._registry
+
     def prepare(self, events: Sequence[DomainEvent]) -> list[OutboxEntry]:
         """The outbox entries for ``events``, stamped with this operation's ids."""
         if not events:

@@ -16,11 +16,13 @@ from uuid import UUID
 
 import injector
 
-from facta.application import OperationScope
+from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
-from facta.domain import AggregateRoot, DomainEvent, utc_now
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import EventStore, LoadedStream
+from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
 from facta.persistence.outbox import (
     DeliveryRecord,
     DeliveryStatus,
@@ -68,6 +70,8 @@ class InMemoryStore:
         self._undelivered: dict[UUID, _OutboxRow] = {}
         self._deliveries: dict[UUID, dict[str, _Delivery]] = {}
         self._positions = itertools.count(1)
+        self.streams = InMemoryStreams()
+        """The streams of event-sourced aggregates, and their snapshots."""
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
@@ -97,6 +101,7 @@ class InMemoryStore:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
+        self.streams.check(commit.appends)
         receipt = commit.receipt
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
@@ -108,6 +113,7 @@ class InMemoryStore:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
+        self.streams.append(commit.appends)
         now = utc_now()
         for entry in commit.entries:
             row = _OutboxRow(next(self._positions), entry.event, entry.available_at)
@@ -284,6 +290,12 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def write_changes(self, commit: Commit) -> None:
         self._store.apply(commit)
 
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        schema = aggregate_type.state_schema() if aggregate_type.snapshot_every else None
+        return self._store.streams.load(aggregate_type.aggregate_type, aggregate_id, schema)
+
 
 class InMemoryPersistence(injector.Module):
     """Installs the in-memory back-end: one store per application, a unit of work per operation.
@@ -306,4 +318,11 @@ class InMemoryPersistence(injector.Module):
 
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
+        binder.bind(
+            EventStore,  # type: ignore[type-abstract]
+            to=FactoryProvider(
+                lambda container: InMemoryEventStore(store.streams, container.get(HandlerRegistry))
+            ),
+            scope=injector.SingletonScope,
+        )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from facta.domain import AggregateRoot, DomainEvent
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import LoadedStream, StreamAppend, replay, stream_appends
 from facta.persistence.outbox import OutboxEntry, Receipt
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
@@ -51,11 +52,13 @@ class Commit:
     The aggregate ``changes``; the events, as outbox ``entries``; and, when the unit of
     work belongs to an event handler's operation, the ``receipt`` of that handler's
     success, which must be refused (``AlreadyDelivered``) if it was recorded before.
+    The ``appends`` of event-sourced aggregates' streams go in the same transaction.
     """
 
     changes: Sequence[Change]
     entries: Sequence[OutboxEntry]
     receipt: Receipt | None
+    appends: Sequence[StreamAppend] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +139,12 @@ class UnitOfWork(ABC):
         """
         entries = self._event_flow.prepare(self.collect_events())
         changes = self._changes()
-        await self.write_changes(Commit(changes, entries, receipt))
+        appends = self._appends()
+        await self.write_changes(Commit(changes, entries, receipt, appends=appends))
+        for append in appends:
+            append.aggregate.mark_committed(append.new_version)
+            stream_key = (type(append.aggregate), append.stream_id)
+            self._tracked[stream_key] = _Tracked(append.aggregate, _Status.LOADED, None)
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -159,6 +167,8 @@ class UnitOfWork(ABC):
         changes: list[Change] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
+            if isinstance(aggregate, EventSourcedAggregate):
+                continue  # its events are its changes: see _appends
             if tracked.status is _Status.REMOVED:
                 changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
                 continue
@@ -174,6 +184,20 @@ class UnitOfWork(ABC):
             )
         return changes
 
+    def _appends(self) -> list[StreamAppend]:
+        sourced: list[EventSourcedAggregate] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if isinstance(aggregate, EventSourcedAggregate):
+                if tracked.status is _Status.NEW and not aggregate.uncommitted_events:
+                    raise ConfigurationError(
+                        f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                        f"events: an event-sourced aggregate exists through its events, so "
+                        f"record the one that creates it"
+                    )
+                sourced.append(aggregate)
+        return stream_appends(sourced)
+
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
         if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
             raise PersistenceError(
@@ -187,6 +211,12 @@ class UnitOfWork(ABC):
             if tracked.status is _Status.REMOVED:
                 return None
             return cast(A, tracked.aggregate)
+        if issubclass(aggregate_type, EventSourcedAggregate):
+            stream = await self.load_stream(aggregate_type, aggregate_id)
+            sourced = replay(aggregate_type, aggregate_id, stream, self._event_flow.registry)
+            if sourced is not None:
+                self._tracked[key] = _Tracked(sourced, _Status.LOADED, None)
+            return cast(A | None, sourced)
         stored = await self.load_state(aggregate_type, aggregate_id)
         if stored is None:
             return None
@@ -218,6 +248,11 @@ class UnitOfWork(ABC):
                 f"{aggregate.aggregate_type} {aggregate.id!r} was not loaded by this unit of "
                 f"work: get() it from the repository before removing it"
             )
+        if isinstance(aggregate, EventSourcedAggregate):
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} is event-sourced: its history "
+                f"is kept, not deleted; record an event that closes it instead"
+            )
         if tracked.status is _Status.NEW:
             del self._tracked[key]
         else:
@@ -245,6 +280,16 @@ class UnitOfWork(ABC):
     async def discard(self) -> None:
         """Back-end hook: abandon any open transaction; the default does nothing."""
         return None
+
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        """Back-end hook: an event-sourced aggregate's latest snapshot of the current
+        ``state_schema()`` (when it takes snapshots) and the events after it."""
+        raise ConfigurationError(
+            f"{type(self).__name__} has no event store: {aggregate_type.aggregate_type} is "
+            f"event-sourced; use a back-end that stores streams"
+        )
 
 
 class Repository(Generic[A]):
