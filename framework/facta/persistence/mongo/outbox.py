@@ -33,8 +33,8 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    StoredEvent,
 )
 
 __all__ = ["DECODING", "MongoOutbox"]
@@ -54,7 +54,7 @@ class MongoOutbox(Outbox):
     def event_class(self, event_type: str) -> type[DomainEvent]:
         return self._registry.event_type(event_type)
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         await self._store.ready()
         outbox = self._store.outbox
         try:
@@ -161,7 +161,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot look up a delivery: {error}") from error
         return document is not None and document["status"] == DeliveryStatus.DONE.value
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         await self._store.ready()
         try:
             documents = await self._store.outbox.find(
@@ -285,7 +285,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot count outbox events: {error}") from error
         return OutboxStats(total - pending, pending, dead)
 
-    async def _stored(self, documents: Sequence[Document]) -> list[StoredEvent]:
+    async def _stored(self, documents: Sequence[Document]) -> list[OutboxRow]:
         """The outbox documents with the handlers settled for each (done or dead)."""
         if not documents:
             return []
@@ -299,7 +299,7 @@ class MongoOutbox(Outbox):
         ).to_list(None):
             settled.setdefault(delivery["event_id"], set()).add(delivery["handler"])
         return [
-            StoredEvent(
+            OutboxRow(
                 int(document["position"]),
                 document["_id"],
                 str(document.get("event_type", "")),
