@@ -50,7 +50,9 @@ class ApplicationBuilder:
 
     - commands: logging, validation, *your behaviors*, transaction;
     - queries: logging, validation, *your behaviors*;
-    - events: logging, *your behaviors*, transaction.
+    - events: logging, *your behaviors*, transaction;
+    - integration events (CloudEvents from other services): logging, validation, *your
+      behaviors*, transaction (which commits the handler's inbox receipt with its writes).
 
     Your behaviors run in the order you add them.
     """
@@ -218,6 +220,12 @@ class ApplicationBuilder:
             ),
             queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
             events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
+            integration_events=(
+                logging_behavior,
+                validation,
+                *custom[MessageKind.INTEGRATION_EVENT],
+                transaction,
+            ),
         )
 
 
