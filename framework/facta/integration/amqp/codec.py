@@ -144,7 +144,10 @@ def _binary_attributes(headers: Mapping[str, object]) -> dict[str, object]:
         )
     time = attributes.get("time")
     if isinstance(time, int) and not isinstance(time, bool):  # AMQP timestamp, in ms
-        attributes["time"] = datetime.fromtimestamp(time / 1000, tz=UTC)
+        try:
+            attributes["time"] = datetime.fromtimestamp(time / 1000, tz=UTC)
+        except (OverflowError, ValueError, OSError) as error:
+            raise InvalidCloudEvent(f"attribute time is out of range: {time}") from error
     return attributes
 
 
