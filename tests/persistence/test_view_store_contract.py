@@ -11,14 +11,15 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from conftest import Backend, bank_builder
-from facta import Application, ConcurrencyError, NotFound, UnitOfWork
+from facta import AlreadyDelivered, Application, ConcurrencyError, NotFound, UnitOfWork
 from facta.application.views import OneOf, Range, View
 from facta.errors import InvalidViewQuery
+from facta.persistence import Receipt
 from support.bank import Account, OpenAccount
 
 
@@ -250,6 +251,23 @@ async def test_a_commit_failing_on_a_view_writes_no_aggregate(app: Application) 
     assert await get(app, "b") is None
 
 
+async def test_views_commit_with_a_handlers_receipt_and_never_twice_for_one_event(
+    app: Application,
+) -> None:
+    receipt = Receipt(uuid4(), "tests.Summaries")
+    async with app.operation():
+        uow = app.get(UnitOfWork)
+        uow.views(Item).put(ITEMS[0])
+        await uow.commit(receipt=receipt)
+    async with app.operation():
+        uow = app.get(UnitOfWork)
+        uow.views(Item).put(ITEMS[1])
+        with pytest.raises(AlreadyDelivered):
+            await uow.commit(receipt=receipt)
+
+    assert (await get(app, "a"), await get(app, "b")) == (ITEMS[0], None)
+
+
 EQUALITY = [
     ("name", "banana", ["b"]),
     ("count", 3, ["a", "c"]),
@@ -394,5 +412,9 @@ async def test_an_id_that_is_not_a_str_is_refused(items: Application) -> None:
         store = items.get(UnitOfWork).views(Item)
         with pytest.raises(NotFound):
             await store.get({"$ne": ""})  # type: ignore[arg-type]
+        with pytest.raises(NotFound):
+            store.delete({"$ne": ""})  # type: ignore[arg-type]
         with pytest.raises(InvalidViewQuery):
             await store.find({"id": {"$ne": ""}})
+        await items.get(UnitOfWork).commit()
+    assert await find(items) == ["a", "b", "c", "d"]
