@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import inspect
 
 from conftest import Backend, bank_builder
-from facta import ConfigurationError, UnitOfWork
+from facta import Application, ConfigurationError, UnitOfWork
 from facta.application.views import View
 from facta.persistence.sqlalchemy import ddl
 
@@ -65,3 +67,13 @@ def test_the_ddl_creates_the_projection_tables_and_the_index_of_unapplied_events
     assert "CREATE TABLE facta_projections" in text
     assert "CREATE TABLE facta_prunes" in text
     assert "CREATE INDEX facta_outbox_aggregate" in text
+
+
+async def test_applications_creating_one_view_table_at_once_all_get_it(sql: Backend) -> None:
+    apps = [bank_builder(sql).build() for _ in range(4)]
+
+    async def first_use(app: Application) -> int:
+        async with app.operation():
+            return await app.get(UnitOfWork).views(After).count()
+
+    assert await asyncio.gather(*(first_use(app) for app in apps)) == [0, 0, 0, 0]
