@@ -8,6 +8,9 @@ facta_outbox       {_id: event id, position, event_type, aggregate_id, aggregate
 facta_deliveries   {event_id, handler, status, attempts, last_error, next_attempt_at,
                     updated_at}                                  unique on (event_id, handler)
 facta_counters     {_id: "outbox", value}                        the last outbox position
+facta_projections  {_id: projection name, state, updated_at}     paused projections
+facta_prunes       {_id: "outbox", events, last_pruned_at}       what Outbox.prune deleted
+facta_view_<name>  {_id: view id, _version, fields...}           see ``views``
 ```
 
 A commit is one multi-document transaction, which MongoDB runs on a replica set (one node
@@ -33,7 +36,16 @@ from pymongo.write_concern import WriteConcern
 from facta.errors import ConfigurationError, PersistenceError
 from facta.persistence.mongo.driver import Collection, MongoClient, Session, driver_for
 
-__all__ = ["AGGREGATES", "COUNTERS", "DELIVERIES", "INDEXES", "OUTBOX", "MongoStore"]
+__all__ = [
+    "AGGREGATES",
+    "COUNTERS",
+    "DELIVERIES",
+    "INDEXES",
+    "OUTBOX",
+    "PROJECTIONS",
+    "PRUNES",
+    "MongoStore",
+]
 
 T = TypeVar("T")
 
@@ -41,6 +53,8 @@ AGGREGATES: Final = "facta_aggregates"
 OUTBOX: Final = "facta_outbox"
 DELIVERIES: Final = "facta_deliveries"
 COUNTERS: Final = "facta_counters"
+PROJECTIONS: Final = "facta_projections"
+PRUNES: Final = "facta_prunes"
 
 INDEXES: Final = {
     AGGREGATES: [
@@ -56,6 +70,14 @@ INDEXES: Final = {
             partialFilterExpression={"delivered_at": None},
         ),
         IndexModel([("delivered_at", ASCENDING)], name="facta_outbox_delivered"),
+        # a projection asks whether an earlier event of an aggregate is undelivered
+        IndexModel(
+            [("aggregate_id", ASCENDING), ("aggregate_version", ASCENDING)],
+            name="facta_outbox_aggregate",
+            partialFilterExpression={"delivered_at": None},
+        ),
+        # a rebuild replays events in commit order
+        IndexModel([("position", ASCENDING)], name="facta_outbox_position"),
     ],
     DELIVERIES: [
         IndexModel(
@@ -122,6 +144,11 @@ class MongoStore:
                 self.database_name,
                 LOST_GUARANTEES,
             )
+
+    @property
+    def creates_indexes(self) -> bool:
+        """Whether facta creates the indexes it needs (or only checks that they exist)."""
+        return self._create_indexes
 
     @property
     def driver(self) -> str:
