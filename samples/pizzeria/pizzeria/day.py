@@ -197,5 +197,6 @@ async def _play(app: Application, out: TextIO) -> None:
     page = await app.mediator.query(ListOrders())
     for summary in page.items:
         day.say(
-            f"{summary.id[:8]}  {summary.status:<16} {summary.customer_name:<13} {summary.total:>6}"
+            f"{summary.id[-8:]}  {summary.status:<16} {summary.customer_name:<13} "
+            f"{summary.total:>6}"
         )

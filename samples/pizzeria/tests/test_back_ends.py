@@ -89,6 +89,7 @@ async def test_a_refused_transition_changes_neither_the_order_nor_its_summary(
     assert (order.status, len(order.history)) == (S.CANCELLED, len(summary.history))
 
 
+# --8<-- [start:kitchen_slots]
 async def test_the_kitchen_cooks_three_orders_at_once_and_refuses_a_fourth_whole(
     pizzeria: Application, send_all: SendAll, place: Place, stored: Stored
 ) -> None:
@@ -110,6 +111,9 @@ async def test_the_kitchen_cooks_three_orders_at_once_and_refuses_a_fourth_whole
     board = await pizzeria.mediator.query(GetKitchen())
     assert [order.id for order in board.cooking] == [orders[0], orders[2], orders[3]]
     assert (board.free_slots, board.queue) == (0, ())
+
+
+# --8<-- [end:kitchen_slots]
 
 
 async def test_a_new_phone_registers_the_customer_with_the_order_in_one_commit(

@@ -78,6 +78,7 @@ async def test_a_command_whose_inline_projection_fails_commits_nothing(
     assert (await pizzeria.mediator.query(ListOrders())).total == 0
 
 
+# --8<-- [start:board_fails_after_writing]
 async def test_the_board_failing_after_writing_leaves_nothing_and_the_relay_applies_it_once(
     relayed: Application, place_order: OrderCommand, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,6 +108,9 @@ async def test_the_board_failing_after_writing_leaves_nothing_and_the_relay_appl
     assert (kitchen.free_slots, [order.id for order in kitchen.cooking]) == (2, [order_id])
     assert [type(event) for event in applied] == [KitchenSlotTaken]
     assert (await board_receipts(relayed)).count("KitchenSlotTaken") == 1
+
+
+# --8<-- [end:board_fails_after_writing]
 
 
 async def test_an_event_delivered_again_to_the_board_is_refused_with_its_writes(

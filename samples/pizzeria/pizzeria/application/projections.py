@@ -141,6 +141,7 @@ class OrderSummaries(Projection):
 # --8<-- [end:order_summaries]
 
 
+# --8<-- [start:kitchen_board]
 class KitchenBoardProjection(Projection):
     """Keeps the kitchen's board: its slots, and a ticket per order until it leaves the
     kitchen (ready or cancelled).
@@ -177,6 +178,9 @@ class KitchenBoardProjection(Projection):
             self._tickets.delete(ticket.id)
         else:
             self._tickets.put(ticket)
+
+
+# --8<-- [end:kitchen_board]
 
 
 def _prices(base_price: Decimal) -> dict[Size, Decimal]:

@@ -66,6 +66,7 @@ class GetPizzaHandler(QueryHandler[GetPizza, MenuItem]):
         return item
 
 
+# --8<-- [start:get_order]
 class GetOrderHandler(QueryHandler[GetOrder, OrderSummary]):
     """One order by id."""
 
@@ -77,6 +78,9 @@ class GetOrderHandler(QueryHandler[GetOrder, OrderSummary]):
         if summary is None:
             raise NotFound("Order", query.order_id)
         return summary
+
+
+# --8<-- [end:get_order]
 
 
 # --8<-- [start:list_orders]
