@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -17,11 +18,26 @@ from facta import (
     OutboxRelay,
     RetryPolicy,
 )
+from facta.hosting.rebuild import ProjectionRebuilder
 from facta.persistence import DeliverySettings, DeliveryStatus
 from pizzeria.app import close_database, pizzeria_builder, prepare_database, seed_menu
-from pizzeria.application.commands import PlaceOrder, StartCooking
+from pizzeria.application.commands import (
+    CancelOrder,
+    ChangePizzaPrice,
+    MarkReady,
+    PlaceOrder,
+    RetirePizza,
+    StartCooking,
+)
 from pizzeria.application.projections import KitchenBoardProjection, OrderSummaries
-from pizzeria.application.queries import GetKitchen, GetMenu, GetOrder, ListOrders
+from pizzeria.application.queries import (
+    GetCustomerOrders,
+    GetKitchen,
+    GetMenu,
+    GetOrder,
+    GetPizza,
+    ListOrders,
+)
 from pizzeria.domain.customer import Customer
 from pizzeria.domain.kitchen import KITCHEN_ID, KitchenSlotsChanged, KitchenSlotTaken
 from pizzeria.domain.order import OrderConfirmed, OrderEvent, OrderStatus
@@ -186,3 +202,38 @@ async def test_the_views_are_prepared_again_without_harm(pizzeria: Application) 
     await prepare_database(pizzeria)
 
     assert len(await pizzeria.mediator.query(GetMenu())) == 5
+
+
+async def answers(app: Application) -> list[str]:
+    """What the read side answers, as JSON."""
+    found = [
+        await app.mediator.query(ListOrders()),
+        await app.mediator.query(GetKitchen()),
+        await app.mediator.query(GetCustomerOrders(phone=GIULIA)),
+        await app.mediator.query(GetPizza(name="hawaiian")),
+    ]
+    return [answer.model_dump_json() for answer in found] + [
+        item.model_dump_json() for item in await app.mediator.query(GetMenu())
+    ]
+
+
+async def test_every_projection_rebuilt_from_the_events_answers_the_same(
+    pizzeria: Application, place_order: OrderCommand
+) -> None:
+    orders = [await pizzeria.mediator.send(place_order(phone=GIULIA)) for _ in range(4)]
+    for command in (
+        StartCooking(order_id=orders[0]),
+        StartCooking(order_id=orders[1]),
+        MarkReady(order_id=orders[0]),
+        CancelOrder(order_id=orders[2], reason="changed their mind"),
+        ChangePizzaPrice(name="margherita", base_price=Decimal("12.50")),
+        RetirePizza(name="hawaiian"),
+    ):
+        await pizzeria.mediator.send(command)
+    before = await answers(pizzeria)
+
+    rebuilder = ProjectionRebuilder(pizzeria)
+    for info in pizzeria.mediator.registry.projections:
+        await rebuilder.rebuild(info.name, drain=timedelta(0))
+
+    assert await answers(pizzeria) == before
