@@ -20,7 +20,7 @@ from facta.domain import AggregateRoot, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
-from facta.persistence.mongo.driver import Session
+from facta.persistence.mongo.driver import Collection, Session
 from facta.persistence.mongo.filters import checked_str, checked_uuid
 from facta.persistence.mongo.store import MongoStore, abort, commit_transaction, is_transient
 from facta.persistence.mongo.views import (
@@ -170,21 +170,25 @@ class MongoUnitOfWork(UnitOfWork):
         write it in one transaction: the unit of work's own, or one run (and re-run after
         a write conflict) for this commit."""
         writes = [(change, _aggregate_document(change)) for change in commit.changes]
-        for write in commit.views:
-            if write.view is not None:
-                view_document(write)  # refuses what cannot be stored before anything is written
-            await self._views.collection(write.view_type)  # indexes, outside the transaction
+        views: list[tuple[ViewWrite, Collection, Document | None]] = [
+            (
+                write,
+                await self._views.collection(write.view_type),  # indexed outside the transaction
+                None if write.view is None else view_document(write),
+            )
+            for write in commit.views
+        ]
         await self._store.ready()
         events = await self._outbox_documents(commit)
         if session is None and _single_write(commit):
             # one document written (a handler's receipt, most often): atomic on its own
-            await self._apply(None, writes, events, commit)
+            await self._apply(None, writes, events, views, commit.receipt)
         elif session is None:
             await self._store.transaction(
-                lambda session: self._apply(session, writes, events, commit)
+                lambda session: self._apply(session, writes, events, views, commit.receipt)
             )
         else:
-            await self._apply(session, writes, events, commit)
+            await self._apply(session, writes, events, views, commit.receipt)
             await commit_transaction(session)
 
     async def discard(self) -> None:
@@ -200,7 +204,8 @@ class MongoUnitOfWork(UnitOfWork):
         session: Session | None,
         writes: list[tuple[Change, Document]],
         events: list[Document],
-        commit: Commit,
+        views: list[tuple[ViewWrite, Collection, Document | None]],
+        receipt: Receipt | None,
     ) -> None:
         aggregates = self._store.aggregates
         for change, document in writes:
@@ -231,20 +236,17 @@ class MongoUnitOfWork(UnitOfWork):
                 raise PersistenceError(
                     f"the outbox already holds event {duplicate}; nothing was written"
                 ) from error
-        for view_write in commit.views:
+        for view_write, collection, encoded in views:
             self._writing = view_write
-            collection = await self._views.collection(view_write.view_type)
             try:
-                applied = await apply_view_write(collection, session, view_write)
+                applied = await apply_view_write(collection, session, view_write, encoded)
             except DuplicateKeyError as error:
                 raise _ViewConflict(view_write) from error
             if not applied:
                 raise _ViewConflict(view_write)
         self._writing = None
-        receipt = commit.receipt
         if receipt is not None:
-            alone = not (writes or events or commit.views)
-            await self._record_receipt(session, receipt, alone=alone)
+            await self._record_receipt(session, receipt, alone=not (writes or events or views))
 
     async def _record_receipt(
         self, session: Session | None, receipt: Receipt, *, alone: bool

@@ -140,17 +140,18 @@ def view_key(view_type: type[View], view_id: object) -> str:
 
 
 async def apply_view_write(
-    collection: Collection, session: Session | None, write: ViewWrite
+    collection: Collection, session: Session | None, write: ViewWrite, document: Document | None
 ) -> bool:
-    """Apply one view write; False when its version check failed (an insert's duplicate
-    key is the caller's to catch)."""
+    """Apply one view write (``document``: its ``view_document``, for an insert or an
+    update); False when its version check failed (an insert's duplicate key is the
+    caller's to catch)."""
     key = view_key(write.view_type, write.view_id)
     if write.kind == "insert":
-        await collection.insert_one(view_document(write), session=session)
+        await collection.insert_one(document, session=session)
         return True
     guard: Document = {"_id": key, "_version": write.expected_version}
     if write.kind == "update":
-        result = await collection.replace_one(guard, view_document(write), session=session)
+        result = await collection.replace_one(guard, document, session=session)
         return result.matched_count == 1
     if write.expected_version == -1:
         await collection.delete_one({"_id": key}, session=session)
