@@ -28,6 +28,7 @@ from facta.hosting.telemetry.metrics import (
     OutboxReading,
     outcome_of,
 )
+from facta.hosting.telemetry.waterfall import render_waterfall
 
 __all__ = [
     "Instruments",
@@ -37,6 +38,7 @@ __all__ = [
     "TelemetryBehavior",
     "outcome_of",
     "parent_of",
+    "render_waterfall",
     "span_context_of",
     "traceparent_of",
 ]

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenTelemetry", "TelemetryBehavior"]
 
 _VERSION = "0.1.0"
+_REQUESTS = frozenset({MessageKind.COMMAND, MessageKind.QUERY})
 _RECHECK_EVERY = 1.0  # seconds between looks for a provider configured after start-up
 
 
@@ -342,7 +343,7 @@ class TelemetryBehavior(PipelineBehavior):
     ) -> object:
         if not self._telemetry.active():
             return await call_next()
-        if self._kind is MessageKind.EVENT:
+        if self._kind not in _REQUESTS:  # events (and any later kind): one span per handler
             return await self._handler(message, context, call_next)
         name = type(message).__name__
         kind = "command" if isinstance(message, Command) else "query"
