@@ -30,7 +30,7 @@ def render_waterfall(spans: Iterable[Any], *, width: int = 30, timings: bool = T
     roots: list[Any] = []
     for span in spans:
         parent = span.parent.span_id if span.parent is not None else None
-        if parent in by_id:
+        if parent is not None and parent in by_id:
             children.setdefault(parent, []).append(span)
         else:
             roots.append(span)
