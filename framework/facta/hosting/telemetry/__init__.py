@@ -20,8 +20,9 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 
     raise MissingExtra("otel", missing.name or "opentelemetry-api") from missing
 
+from facta.hosting.telemetry.behavior import TelemetryBehavior
 from facta.hosting.telemetry.context import parent_of, span_context_of, traceparent_of
-from facta.hosting.telemetry.instrumentation import OpenTelemetry, TelemetryBehavior
+from facta.hosting.telemetry.instrumentation import OpenTelemetry
 from facta.hosting.telemetry.metrics import (
     Instruments,
     OutboxMonitor,
