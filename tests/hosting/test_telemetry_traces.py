@@ -216,3 +216,24 @@ async def test_without_an_sdk_the_instrumentation_records_nothing(
 
     assert not telemetry.active()
     assert "traceparent" not in publisher.published[0].get_attributes()
+
+
+@pytest.mark.parametrize("binding", ["amqp", "http"])
+async def test_the_producer_context_travels_as_the_ce_traceparent_header_in_binary_mode(
+    recorder: Recorder, publisher: InMemoryPublisher, binding: str
+) -> None:
+    await place(shop(recorder, publisher))
+    event = publisher.published[0]
+
+    if binding == "amqp":
+        from facta.integration.amqp import to_message
+
+        headers = dict(to_message(event, "binary").headers)
+    else:
+        from facta.integration.cloudevents import to_binary_http
+
+        headers = dict(to_binary_http(event)[0])
+
+    carried = span_context_of(headers["ce-traceparent"])
+    producer = recorder.span("publish com.example.shop.order.placed.v1")
+    assert carried is not None and carried.span_id == span_id(producer)
