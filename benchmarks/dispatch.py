@@ -128,8 +128,16 @@ async def telemetry(rounds: int, iterations: int, sent: float, through_send: flo
         ),
     }
     ping, command = Ping(), Increment(counter_id="c")
+    tracer = tracer_provider.get_tracer("benchmark")
+
+    async def bare_span() -> None:
+        with tracer.start_as_current_span("bare"):
+            pass
+
     print()
     print(f"{'with OpenTelemetry instrumentation':<52}{'us/op':>10}{'added':>10}")
+    reference = await best_of(rounds, iterations, bare_span)
+    print(f"{'  one bare SDK span, for reference (2 per command)':<52}{reference:>10.2f}")
     for name, instrumentation in variants.items():
         app = (
             ApplicationBuilder()
