@@ -109,7 +109,9 @@ async def test_the_trace_in_the_docs_is_the_one_a_placed_order_gives(tmp_path: P
     documented = "\n".join(
         line.split(" |", 1)[0].rstrip() for line in DOCS_TRACE.read_text().splitlines()
     )
-    assert documented.strip() == tree.strip()
+    assert documented.strip() == tree.strip(), (
+        "the trace in the docs is out of date: run .venv/bin/python scripts/order_trace.py"
+    )
 
 
 class FailOnce:
