@@ -288,6 +288,12 @@ class OpenTelemetry(Instrumentation):
         agent = headers.get("user-agent")
         if agent:
             attributes["user_agent.original"] = agent
+        host = headers.get("host")
+        if host:
+            address, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+            attributes["server.address"] = address or host
+            if port.isdigit():
+                attributes["server.port"] = int(port)
         with self._tracer.start_as_current_span(
             method,
             context=parent_of(caller),
