@@ -61,8 +61,9 @@ class OpenTelemetry(Instrumentation):
     ``tracer_provider`` and ``meter_provider`` default to the global ones (set by the
     SDK's ``trace.set_tracer_provider``, or by ``opentelemetry-instrument``); pass your
     own to keep two applications' telemetry apart, as tests do. ``name`` is the
-    ``facta.application`` attribute of the outbox's gauges; ``outbox_interval`` is how
-    often (seconds) they are read from the database.
+    ``facta.application`` attribute of the outbox's gauges (and of the meter): two
+    applications on the same providers need different names. ``outbox_interval`` is how
+    often (seconds) the gauges are read from the database.
     """
 
     def __init__(
