@@ -86,3 +86,30 @@ async def test_received_cloudevents_are_counted_by_type_and_outcome(recorder: Re
 
     received = "facta.cloudevents.received"
     assert recorder.value(received, cloudevents__event_type=PLACED_V1, facta__outcome="ok") == 1
+
+
+async def test_two_applications_on_the_same_providers_have_gauges_of_their_own(
+    recorder: Recorder,
+) -> None:
+    publisher = InMemoryPublisher()
+    apps = {}
+    for name in ("north", "south"):
+        telemetry = recorder.instrumentation(name)
+        apps[name] = (
+            ApplicationBuilder()
+            .add_handler(*SHOP)
+            .publish_cloudevents(publisher)
+            .delivery(FAST)
+            .instrument(telemetry)
+            .build(),
+            telemetry,
+        )
+    publisher.fail_next()  # north's event stays pending
+    await apps["north"][0].mediator.send(order())
+    await apps["south"][0].mediator.send(order())
+    for _, telemetry in apps.values():
+        assert telemetry.monitor is not None
+        await telemetry.monitor.refresh()
+
+    assert recorder.value("facta.outbox.pending", facta__application="north") == 1
+    assert recorder.value("facta.outbox.pending", facta__application="south") == 0
