@@ -145,7 +145,7 @@ class ApplicationBuilder:
         ``facta.observability.OpenTelemetry()``; one instance per application.
 
         Its behavior runs outermost in every pipeline; if it provides services (a monitor
-        of the outbox, say) they start first and stop last.
+        of the outbox, say) they start after the others and stop before them.
         """
         self._instrumentation = instrumentation
         return self
@@ -203,8 +203,6 @@ class ApplicationBuilder:
             scope=injector.SingletonScope,
         )
         services: list[BackgroundService] = []
-        if isinstance(instrumentation, ProvidesServices):
-            services.extend(instrumentation.services(container))
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
@@ -220,6 +218,8 @@ class ApplicationBuilder:
                 services.append(spec)
             else:
                 services.append(spec(application))
+        if isinstance(instrumentation, ProvidesServices):  # last: after tables are made
+            services.extend(instrumentation.services(container))
         application.use_services(services)
         return application
 
