@@ -21,6 +21,8 @@ from facta.application import (
 )
 from facta.application.dependencies import Constructor, FactoryProvider
 from facta.application.instrumentation import Instrumentation
+from facta.application.ports.projection_store import ProjectionStore
+from facta.application.projection_order import ProjectionOrderBehavior
 from facta.application.projections import Lifecycle
 from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
@@ -34,8 +36,6 @@ from facta.persistence import (
     Outbox,
     TransactionBehavior,
 )
-from facta.persistence.projection_order import ProjectionOrderBehavior
-from facta.persistence.projection_store import ProjectionStore
 
 __all__ = ["ApplicationBuilder"]
 

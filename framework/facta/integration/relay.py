@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 
 from facta.application import Mediator
-from facta.persistence import DeliverySettings, Outbox, PendingEvent
+from facta.application.ports.outbox import DeliverySettings, Outbox, PendingEvent
 
 __all__ = ["OutboxRelay"]
 

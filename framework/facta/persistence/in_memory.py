@@ -18,14 +18,9 @@ import injector
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
-from facta.application.views import View, ViewQuery, index_kind, normalized_value
-from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
-from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import EventStore, LoadedStream
-from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
-from facta.persistence.in_memory_projections import InMemoryProjectionStore
-from facta.persistence.outbox import (
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import EventStore, LoadedStream
+from facta.application.ports.outbox import (
     Delivery,
     DeliveryRecord,
     DeliveryStatus,
@@ -34,9 +29,14 @@ from facta.persistence.outbox import (
     OutboxRow,
     OutboxStats,
 )
-from facta.persistence.projection_store import ProjectionStore, PruneRecord
-from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
-from facta.persistence.view_store import StoredView
+from facta.application.ports.projection_store import ProjectionStore, PruneRecord
+from facta.application.ports.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
+from facta.application.ports.view_store import StoredView
+from facta.application.views import View, ViewQuery, index_kind, normalized_value
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
+from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
+from facta.persistence.in_memory_projections import InMemoryProjectionStore
 
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 

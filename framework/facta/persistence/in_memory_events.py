@@ -11,15 +11,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import ConcurrencyError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import ConcurrencyError
 
 __all__ = ["InMemoryEventStore", "InMemoryStreams"]
 

@@ -27,15 +27,15 @@ from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
 from facta.persistence.mongo.filters import checked_str

@@ -20,15 +20,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.schema import events, snapshots
 

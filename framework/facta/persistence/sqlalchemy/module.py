@@ -11,17 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import EventStore
+from facta.application.ports.outbox import Outbox
+from facta.application.ports.projection_store import ProjectionStore
+from facta.application.ports.unit_of_work import UnitOfWork
 from facta.errors import ConfigurationError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import EventStore
-from facta.persistence.outbox import Outbox
-from facta.persistence.projection_store import ProjectionStore
 from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
 from facta.persistence.sqlalchemy.projections import SqlAlchemyProjectionStore
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from facta.persistence.sqlalchemy.views import SqlViewTables
-from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["SqlAlchemyPersistence", "create_engine"]
 

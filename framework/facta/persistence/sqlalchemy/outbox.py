@@ -18,9 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
-from facta.domain import DomainEvent, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.outbox import (
+from facta.application.ports.outbox import (
     DECODING,
     Delivery,
     DeliveryRecord,
@@ -30,6 +28,8 @@ from facta.persistence.outbox import (
     OutboxRow,
     OutboxStats,
 )
+from facta.domain import DomainEvent, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.sqlalchemy.documents import json_text
 from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes
 

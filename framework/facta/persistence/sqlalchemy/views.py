@@ -60,11 +60,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import IndexKind, View, ViewQuery, index_kind, normalized_value
 from facta.errors import ConfigurationError, PersistenceError
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.schema import JsonDocument, UtcDateTime
-from facta.persistence.view_store import StoredView, ViewWrite
 
 __all__ = ["SqlViewTables", "ViewTable", "ddl_transaction", "index_name", "table_name"]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from facta.application import NextStep, OperationContext, OperationScope, PipelineBehavior
-from facta.persistence.outbox import Receipt
-from facta.persistence.unit_of_work import UnitOfWork
+from facta.application.ports.outbox import Receipt
+from facta.application.ports.unit_of_work import UnitOfWork
 
 __all__ = ["TransactionBehavior"]
 

@@ -13,10 +13,10 @@ writes, an event is applied only after every earlier one committed its effect.
 from __future__ import annotations
 
 from facta.application import HandlerRegistry, NextStep, OperationContext, PipelineBehavior
+from facta.application.ports.projection_store import ProjectionState, ProjectionStore
 from facta.application.projections import ProjectionInfo
 from facta.domain import DomainEvent
 from facta.errors import EventOutOfOrder, ProjectionPaused
-from facta.persistence.projection_store import ProjectionState, ProjectionStore
 
 __all__ = ["ProjectionOrderBehavior"]
 

@@ -21,7 +21,7 @@ from facta.application.views import Page, View, ViewQuery
 from facta.errors import ConfigurationError, NotFound
 
 if TYPE_CHECKING:
-    from facta.persistence.unit_of_work import UnitOfWork
+    from facta.application.ports.unit_of_work import UnitOfWork
 
 __all__ = ["StoredView", "ViewStore", "ViewWrite", "ViewWriteKind"]
 

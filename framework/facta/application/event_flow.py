@@ -17,11 +17,11 @@ from uuid import UUID
 
 from facta.application import HandlerRegistry, Mediator, OperationScope
 from facta.application.dependencies import Constructor
+from facta.application.ports.outbox import DeliverySettings, Outbox, OutboxEntry
 from facta.application.projections import Projection
 from facta.application.tracing import current_traceparent
 from facta.domain import DomainEvent, utc_now
 from facta.errors import EventStormError
-from facta.persistence.outbox import DeliverySettings, Outbox, OutboxEntry
 
 __all__ = ["EventFlow"]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from facta.application.ports.outbox import PendingEvent
 from facta.application.views import View
 from facta.domain import DomainEvent
-from facta.persistence.outbox import PendingEvent
 
 __all__ = ["ProjectionLag", "ProjectionState", "ProjectionStore", "PruneRecord"]
 

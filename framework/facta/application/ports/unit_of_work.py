@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import LoadedStream, StreamAppend, replay, stream_appends
+from facta.application.ports.outbox import OutboxEntry, Receipt
+from facta.application.ports.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, NotFound, PersistenceError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import LoadedStream, StreamAppend, replay, stream_appends
-from facta.persistence.outbox import OutboxEntry, Receipt
-from facta.persistence.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
 
