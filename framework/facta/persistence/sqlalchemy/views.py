@@ -166,7 +166,9 @@ class ViewTable:
             Column("version", BigInteger, nullable=False),
             Column("document", JsonDocument, nullable=False),
             *(Column(column, _TYPES[kind]) for _, column, kind in fields),
-            PrimaryKeyConstraint("id", name=f"{name}_pk"),
+            # named on PostgreSQL, where a key's index name is global to the schema (swap
+            # renames it); SQLite would keep the copy's name in the renamed table's text
+            PrimaryKeyConstraint("id", name=f"{name}_pk" if dialect == "postgresql" else None),
         )
         for _, column, _ in fields:
             indexed: ColumnElement[Any] = table.c[column]
