@@ -9,8 +9,8 @@ from sqlalchemy import inspect
 
 from conftest import Backend, bank_builder
 from facta import Application, ConfigurationError, UnitOfWork
+from facta.application.ports.projection_store import ProjectionStore
 from facta.application.views import View
-from facta.persistence.projection_store import ProjectionStore
 from facta.persistence.sqlalchemy import ddl
 
 
