@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Self
@@ -19,7 +20,7 @@ from facta.application import (
     Pipelines,
     ValidationBehavior,
 )
-from facta.application.dependencies import Constructor, FactoryProvider
+from facta.application.dependencies import Constructor, FactoryProvider, check_dependencies
 from facta.errors import OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
@@ -41,6 +42,8 @@ ServiceSpec = (
     type[BackgroundService] | BackgroundService | Callable[[Application], BackgroundService]
 )
 DEFAULT_MAX_EVENT_DEPTH = 16
+
+_log = logging.getLogger("facta.builder")
 
 
 class ApplicationBuilder:
@@ -149,6 +152,14 @@ class ApplicationBuilder:
 
             registry.add(CloudEventBridge)
         registry.validate()
+        unhandled = registry.unhandled_requests
+        if unhandled:
+            _log.warning(
+                "no handler for %s: define a CommandHandler/QueryHandler for each in a "
+                "scanned package, or add it with add_handler(); sending one raises "
+                "HandlerNotFound",
+                ", ".join(f"{t.__module__}.{t.__qualname__}" for t in unhandled),
+            )
 
         def configure(binder: injector.Binder) -> None:
             binder.bind(HandlerRegistry, to=registry)
@@ -176,6 +187,13 @@ class ApplicationBuilder:
             OutboxRelay,
             to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery)),
             scope=injector.SingletonScope,
+        )
+        check_dependencies(
+            (
+                *registry.handler_types,
+                *(spec for spec in self._services if isinstance(spec, type)),
+            ),
+            container,
         )
         services: list[BackgroundService] = []
         for module in (self._persistence, *self._modules):
