@@ -110,9 +110,11 @@ class UnitOfWork(ABC):
         self._event_flow = event_flow
         self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+        self._ended = False
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""
+        self._check_open()
         repository = self._repositories.get(aggregate_type)
         if repository is None:
             repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
@@ -134,6 +136,7 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
+        self._check_open()
         entries = self._event_flow.prepare(self.collect_events())
         changes = self._changes()
         await self.write_changes(Commit(changes, entries, receipt))
@@ -152,8 +155,31 @@ class UnitOfWork(ABC):
         await self.discard()
 
     async def aclose(self) -> None:
-        """End the unit of work; changes that were not committed are discarded."""
+        """End the unit of work; changes that were not committed are discarded.
+
+        Its operation calls it when it ends; using the unit of work afterwards raises
+        ``ConfigurationError`` rather than loading or committing outside any operation.
+        """
         await self.rollback()
+        self._ended = True
+
+    def uncommitted(self) -> list[AggregateRoot]:
+        """The tracked aggregates that a commit would write (changed, new or removed)."""
+        return [
+            tracked.aggregate
+            for tracked in self._tracked.values()
+            if tracked.status is not _Status.LOADED
+            or tracked.aggregate.uncommitted_events
+            or tracked.aggregate.model_dump_json() != tracked.loaded_json
+        ]
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise ConfigurationError(
+                f"this {type(self).__name__} belonged to an operation that has ended: ask "
+                f"for the unit of work in the operation that uses it (a handler's "
+                f"constructor, or inside `async with app.operation():`), and do not keep it"
+            )
 
     def _changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -180,6 +206,7 @@ class UnitOfWork(ABC):
         return changes
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
+        self._check_open()
         if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
             raise PersistenceError(
                 f"refused {type(aggregate_id).__name__} {aggregate_id!r:.80} as the id of a "
@@ -204,6 +231,7 @@ class UnitOfWork(ABC):
         return aggregate
 
     def _add(self, aggregate: AggregateRoot) -> None:
+        self._check_open()
         key = (type(aggregate), aggregate.id)
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.aggregate is not aggregate:
