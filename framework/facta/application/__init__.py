@@ -4,6 +4,7 @@ It uses the domain layer and nothing below it; persistence and hosting plug in t
 dependency injection and pipeline behaviors.
 """
 
+from facta.application.conflicts import ConflictRetry
 from facta.application.handlers import (
     CommandHandler,
     DomainEventHandler,
@@ -36,6 +37,7 @@ from facta.application.tracing import current_traceparent, trace_context
 __all__ = [
     "Command",
     "CommandHandler",
+    "ConflictRetry",
     "DispatchReport",
     "DomainEventHandler",
     "Envelope",

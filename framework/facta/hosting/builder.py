@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Self
+from typing import Any, Self
 
 import injector
 
 from facta.application import (
+    Command,
+    ConflictRetry,
     HandlerRegistry,
     LoggingBehavior,
     Mediator,
@@ -69,6 +71,8 @@ class ApplicationBuilder:
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
         self._dataschema_base: str | None = None
+        self._conflict_retry: ConflictRetry | None = None
+        self._conflict_retries: dict[type[Command[Any]], ConflictRetry] = {}
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -140,6 +144,28 @@ class ApplicationBuilder:
         self._delivery = settings
         return self
 
+    def retry_conflicts(
+        self, policy: ConflictRetry | None = None, *commands: type[Command[Any]]
+    ) -> Self:
+        """Run a command that lost a race (``ConcurrencyError``) again, whole, by ``policy``.
+
+        For the given command classes, or for every command when none is given; a
+        command class's own ``retry_on_conflict`` wins over both. Without a policy the
+        default ``ConflictRetry()`` is used.
+        """
+        policy = policy if policy is not None else ConflictRetry()
+        if not commands:
+            self._conflict_retry = policy
+        for command in commands:
+            self._conflict_retries[command] = policy
+        return self
+
+    def _conflict_policy(self, command: type[Any]) -> ConflictRetry | None:
+        own: ConflictRetry | None = getattr(command, "retry_on_conflict", None)
+        if own is not None:
+            return own
+        return self._conflict_retries.get(command, self._conflict_retry)
+
     def build(self) -> Application:
         """Compose the application: discover handlers, wire the container, build pipelines."""
         registry = HandlerRegistry()
@@ -174,7 +200,13 @@ class ApplicationBuilder:
             [configure, self._persistence, *self._modules], auto_bind=True
         )
         scope = container.get(OperationScope)
-        mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
+        mediator = Mediator(
+            container,
+            registry,
+            scope,
+            self._pipelines(container, scope),
+            conflict_retry=self._conflict_policy,
+        )
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]

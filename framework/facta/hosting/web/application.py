@@ -6,13 +6,17 @@ request in its own operation scope (with the caller's W3C ``traceparent``), hand
 the mediator through ``MediatorDep``, and answers every error as
 ``application/problem+json`` (RFC 9457):
 
-| error | status |
-|---|---|
-| ``NotFound`` | 404 |
-| ``ConcurrencyError``, ``DomainError`` (a refused transition) | 409 |
-| ``MessageValidationError``, invalid request bodies and parameters | 422, with the fields |
-| ``HTTPException`` | its status |
-| anything else | 500, without the exception's text (it is logged) |
+| error | status | problem ``type`` |
+|---|---|---|
+| ``NotFound`` | 404 | ``about:blank`` |
+| ``DomainError`` (a business rule refused it) | 409 | ``problem_base`` + the error's ``code`` |
+| ``ConcurrencyError`` (still, after any retries) | 409, ``Retry-After`` | ``CONFLICT`` |
+| invalid messages, bodies (JSON, UTF-8) and parameters | 422, with the fields | ``VALIDATION`` |
+| ``HTTPException`` | its status (a 405 with ``Allow``) | ``about:blank`` |
+| anything else | 500, without the exception's text (it is logged) | ``about:blank`` |
+
+A problem's identity is its ``type`` URI (and, for a domain error, its ``code``):
+stable names the application chooses, never a Python class name.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from facta.hosting.application import Application
 from facta.hosting.web.problems import Problem
 
 __all__ = [
+    "CONFLICT",
+    "VALIDATION",
     "ApplicationDep",
     "MediatorDep",
     "application_of",
@@ -52,19 +58,29 @@ _log = logging.getLogger("facta.web")
 
 Startup = Callable[[Application], Awaitable[None]]
 
+CONFLICT = "urn:facta:problem:concurrency-conflict"
+"""The problem type of a write that lost a race with another: try again shortly."""
+
+VALIDATION = "urn:facta:problem:validation"
+"""The problem type of input refused for its fields (``errors`` lists them)."""
+
 
 def web_app(
     application: Application,
     *,
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
+    problem_base: str = "urn:facta:problem:",
+    retry_after: int = 1,
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app serving ``application``: include your routers in it.
 
     ``on_startup`` runs after the application's services started (create tables, seed
-    data); ``on_shutdown`` before they stop. Other keyword arguments go to ``FastAPI``
-    (``title``, ``version``, ``description``...).
+    data); ``on_shutdown`` before they stop. A domain error's problem ``type`` is
+    ``problem_base`` followed by its ``code``; a conflict tells the client to retry after
+    ``retry_after`` seconds. Other keyword arguments go to ``FastAPI`` (``title``,
+    ``version``, ``description``...).
     """
 
     @asynccontextmanager
@@ -81,7 +97,7 @@ def web_app(
     api = FastAPI(lifespan=lifespan, **fastapi_options)
     api.state.facta = application
     api.add_middleware(OperationMiddleware, application=application)
-    install_problem_handlers(api)
+    install_problem_handlers(api, problem_base=problem_base, retry_after=retry_after)
     return api
 
 
@@ -122,27 +138,39 @@ class OperationMiddleware:
                 await self._app(scope, receive, send)
 
 
-def install_problem_handlers(api: FastAPI) -> None:
+def install_problem_handlers(
+    api: FastAPI, *, problem_base: str = "urn:facta:problem:", retry_after: int = 1
+) -> None:
     """Answer facta's errors, validation errors and HTTP errors as problem+json."""
 
     async def not_found(request: Request, error: Exception) -> Response:
         return Problem.of(404, str(error), title="Not found").response()
 
-    async def conflict(request: Request, error: Exception) -> Response:
+    async def refused(request: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)
         return Problem.of(
             409,
             str(error),
-            type="urn:facta:problem:conflict",
-            title="Conflict",
-            extensions={"error": type(error).__name__},
+            type=f"{problem_base}{error.code}",
+            title=error.title,
+            extensions={"code": error.code},
         ).response()
+
+    async def conflict(request: Request, error: Exception) -> Response:
+        return Problem.of(
+            409,
+            "another request changed the same data at the same time, and this one was not "
+            "applied; send it again",
+            type=CONFLICT,
+            title="Conflict with a concurrent change",
+        ).response({"Retry-After": str(retry_after)})
 
     async def invalid_message(request: Request, error: Exception) -> Response:
         assert isinstance(error, MessageValidationError)
         return Problem.of(
             422,
             f"the {error.message_type} is not valid",
-            type="urn:facta:problem:validation",
+            type=VALIDATION,
             title="Invalid input",
             errors=error.errors,
         ).response()
@@ -160,7 +188,7 @@ def install_problem_handlers(api: FastAPI) -> None:
         return Problem.of(
             422,
             "the request is not valid",
-            type="urn:facta:problem:validation",
+            type=VALIDATION,
             title="Invalid input",
             errors=errors,
         ).response()
@@ -178,7 +206,7 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     api.add_exception_handler(NotFound, not_found)
     api.add_exception_handler(ConcurrencyError, conflict)
-    api.add_exception_handler(DomainError, conflict)
+    api.add_exception_handler(DomainError, refused)
     api.add_exception_handler(MessageValidationError, invalid_message)
     api.add_exception_handler(RequestValidationError, invalid_request)
     api.add_exception_handler(HTTPException, http_error)

@@ -31,7 +31,10 @@ from pizzeria.web.board import (
     board_static,
 )
 
-__all__ = ["DESCRIPTION", "create_web_app"]
+__all__ = ["DESCRIPTION", "PROBLEM_BASE", "create_web_app"]
+
+PROBLEM_BASE = "https://mariospizzeria.example/problems/"
+"""The pizzeria's problem types: this base and a domain error's code (``.../kitchen-full``)."""
 
 DESCRIPTION = """\
 Mario's Pizzeria, the sample application of facta: the menu, orders from the oven to the
@@ -80,6 +83,7 @@ def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        problem_base=PROBLEM_BASE,
     )
     api.include_router(router)
     api.include_router(board_router)
