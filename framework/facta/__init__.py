@@ -27,7 +27,15 @@ from facta.application import (
     parse_message,
     trace_context,
 )
-from facta.domain import AggregateRoot, DomainEvent, Entity, ValueObject, new_id, utc_now
+from facta.domain import (
+    AggregateRoot,
+    DomainEvent,
+    Entity,
+    Timestamp,
+    ValueObject,
+    new_id,
+    utc_now,
+)
 from facta.errors import (
     AlreadyDelivered,
     ConcurrencyError,
@@ -119,6 +127,7 @@ __all__ = [
     "QueryHandler",
     "Repository",
     "RetryPolicy",
+    "Timestamp",
     "UnitOfWork",
     "UnknownEventType",
     "Upcaster",

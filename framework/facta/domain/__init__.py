@@ -5,7 +5,13 @@ reasoned about without any framework machinery in view.
 """
 
 from facta.domain.aggregate import AggregateRoot, new_id
-from facta.domain.events import METADATA_FIELDS, DomainEvent, utc_now
+from facta.domain.events import (
+    METADATA_FIELDS,
+    DomainEvent,
+    Timestamp,
+    iso_milliseconds,
+    utc_now,
+)
 from facta.domain.model import Entity, ValueObject
 from facta.errors import DomainError
 
@@ -15,7 +21,9 @@ __all__ = [
     "DomainError",
     "DomainEvent",
     "Entity",
+    "Timestamp",
     "ValueObject",
+    "iso_milliseconds",
     "new_id",
     "utc_now",
 ]

@@ -21,6 +21,7 @@ stable names the application chooses, never a Python class name.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from facta.application import Mediator
@@ -42,7 +44,7 @@ from facta.errors import (
     NotFound,
 )
 from facta.hosting.application import Application
-from facta.hosting.web.problems import Problem
+from facta.hosting.web.problems import PROBLEM_CONTENT_TYPE, Problem, problem_schema
 
 __all__ = [
     "CONFLICT",
@@ -51,6 +53,7 @@ __all__ = [
     "MediatorDep",
     "application_of",
     "install_problem_handlers",
+    "problem_openapi",
     "web_app",
 ]
 
@@ -98,6 +101,7 @@ def web_app(
     api.state.facta = application
     api.add_middleware(OperationMiddleware, application=application)
     install_problem_handlers(api, problem_base=problem_base, retry_after=retry_after)
+    problem_openapi(api)
     return api
 
 
@@ -195,8 +199,18 @@ def install_problem_handlers(
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        headers = dict(error.headers) if error.headers else None
-        return Problem.of(error.status_code, str(error.detail)).response(headers)
+        if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+            return Problem.of(  # bad input like malformed JSON, not a broken request
+                422,
+                "the request body is not valid UTF-8",
+                type=VALIDATION,
+                title="Invalid input",
+                errors=[FieldError((), str(error.__cause__), "utf8_invalid")],
+            ).response()
+        headers = dict(error.headers) if error.headers else {}
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return Problem.of(error.status_code, str(error.detail)).response(headers or None)
 
     async def unexpected(request: Request, error: Exception) -> Response:
         _log.error("%s %s failed", request.method, request.url.path, exc_info=error)
@@ -211,3 +225,46 @@ def install_problem_handlers(
     api.add_exception_handler(RequestValidationError, invalid_request)
     api.add_exception_handler(HTTPException, http_error)
     api.add_exception_handler(Exception, unexpected)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette names only the
+    methods of the first route that matched the path)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
+def problem_openapi(api: FastAPI) -> None:
+    """Document every error answer of ``api`` as ``application/problem+json``, as served.
+
+    FastAPI documents its own 422 answers as ``application/json`` with its validation
+    schema; this replaces every 4xx and 5xx response's content with the problem schema.
+    """
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is not None:
+            return api.openapi_schema
+        document = generate()
+        problem = {PROBLEM_CONTENT_TYPE: {"schema": problem_schema()}}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status)[:1] in ("4", "5"):
+                        response["content"] = copy.deepcopy(problem)
+        schemas = document.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        api.openapi_schema = document
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]
