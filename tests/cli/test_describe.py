@@ -68,6 +68,16 @@ def test_the_pizzeria_flow_names_its_commands_and_their_events(
     assert "Queries:\n  GetCustomerOrders -> GetCustomerOrdersHandler\n" in out
 
 
+def test_inline_projections_are_listed_first_with_the_events_they_apply(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["describe", "--app", PIZZERIA]) == 0
+
+    out = capsys.readouterr().out
+    assert "  CustomerRegistered\n    -> CustomerProjection (inline)\n" in out
+    assert "  OrderCancelled\n    -> OrderSummaries (inline)\n    -> FreeSlotOnCancel\n" in out
+
+
 def test_the_docs_page_of_the_pizzeria_flow_is_up_to_date(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ from facta.application.handlers import (
     handled_message_type,
     handler_name,
 )
+from facta.application.instrumentation import HttpExchange, Instrumentation
 from facta.application.integration import (
     Envelope,
     EventContract,
@@ -33,16 +34,21 @@ from facta.application.pipeline import (
 )
 from facta.application.registry import HandlerRegistry
 from facta.application.tracing import current_traceparent, trace_context
+from facta.application.upcasting import DataUpcaster, EventUpcaster
 
 __all__ = [
     "Command",
     "CommandHandler",
     "ConflictRetry",
+    "DataUpcaster",
     "DispatchReport",
     "DomainEventHandler",
     "Envelope",
     "EventContract",
+    "EventUpcaster",
     "HandlerRegistry",
+    "HttpExchange",
+    "Instrumentation",
     "IntegrationEvent",
     "IntegrationEventHandler",
     "LoggingBehavior",

@@ -17,6 +17,8 @@ import injector
 
 from facta.application.conflicts import ConflictRetry
 from facta.application.dependencies import Constructor
+from facta.application.instrumentation import Instrumentation
+from facta.application.integration import Envelope, IntegrationEvent, IntegrationEventHandler
 from facta.application.messages import Command, Query
 from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
@@ -29,6 +31,7 @@ __all__ = ["DispatchReport", "Mediator"]
 R = TypeVar("R")
 
 _log = logging.getLogger("facta.mediator")
+_NO_INSTRUMENTATION = Instrumentation()  # stateless: every hook does nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +66,11 @@ class Mediator:
         registry: HandlerRegistry,
         scope: OperationScope,
         pipelines: Pipelines,
+        instrumentation: Instrumentation | None = None,
         conflict_retry: Callable[[type[Any]], ConflictRetry | None] | None = None,
     ) -> None:
         self._container = container
+        self._instrumentation = instrumentation
         self._registry = registry
         self._scope = scope
         self._pipelines = pipelines
@@ -80,6 +85,11 @@ class Mediator:
     def registry(self) -> HandlerRegistry:
         """The handlers this mediator routes to."""
         return self._registry
+
+    @property
+    def instrumentation(self) -> Instrumentation:
+        """The application's telemetry hooks (ones that do nothing when none was given)."""
+        return self._instrumentation or _NO_INSTRUMENTATION
 
     async def send(self, command: Command[R]) -> R:
         """Have the one handler of ``command`` carry it out, and return its result."""
@@ -106,6 +116,14 @@ class Mediator:
         ERROR and returned, for callers that record them. ``durable`` is for events from
         the outbox: each handler's success is then recorded with its writes.
         """
+        if self._instrumentation is None:
+            return await self._dispatch(event, only, durable)
+        with self._instrumentation.dispatching(event):
+            return await self._dispatch(event, only, durable)
+
+    async def _dispatch(
+        self, event: DomainEvent, only: Collection[str] | None, durable: bool
+    ) -> DispatchReport:
         parent = self._scope.context
         correlation_id = event.correlation_id or (
             parent.correlation_id if parent is not None else event.event_id
@@ -154,6 +172,43 @@ class Mediator:
             finally:
                 await self._scope.exit(token)
         return DispatchReport(event, tuple(succeeded), tuple(failures))
+
+    async def handle_integration_event(
+        self,
+        handler_type: type[IntegrationEventHandler[Any]],
+        data: IntegrationEvent,
+        envelope: Envelope,
+        *,
+        inbox_key: UUID,
+    ) -> None:
+        """Run one integration event handler on ``data``, in its own operation, through the
+        integration event pipeline (``MessageKind.INTEGRATION_EVENT``).
+
+        The transaction behavior commits the handler's writes with its inbox receipt
+        (``inbox_key``, derived from the CloudEvent's ``source`` and ``id``): a second run
+        for the same event raises ``AlreadyDelivered`` and commits nothing.
+        """
+        factory = self._factory(handler_type)
+        correlation_id = _uuid(envelope.correlation_id) or inbox_key
+        context = OperationContext(
+            message=data,
+            message_id=inbox_key,
+            correlation_id=correlation_id,
+            causation_id=None,
+            chain=(envelope.type,),
+            handler=factory.name,
+            durable=True,
+        )
+        token = self._scope.enter(context)
+        try:
+            handler = factory.create()
+
+            def call() -> Any:
+                return handler.handle(data, envelope)
+
+            await run_pipeline(self._pipelines.integration_events, data, context, call)
+        finally:
+            await self._scope.exit(token)
 
     def handler_names(self, event_type: type[DomainEvent]) -> tuple[str, ...]:
         """The names of every handler ``dispatch`` runs for an event type."""
@@ -226,6 +281,15 @@ class Mediator:
 def _class_policy(message_type: type[Any]) -> ConflictRetry | None:
     policy: ConflictRetry | None = getattr(message_type, "retry_on_conflict", None)
     return policy
+
+
+def _uuid(value: str | None) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _terminal(handler: Any, message: object) -> Any:

@@ -31,7 +31,10 @@ from facta.application.integration import (
     type_version,
 )
 from facta.application.messages import Command, Query
-from facta.domain import DomainEvent
+from facta.application.projections import Lifecycle, Projection, ProjectionInfo, projection_info
+from facta.application.upcasting import EventUpcaster
+from facta.application.views import View
+from facta.domain import DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, DuplicateHandler, HandlerNotFound
 
 __all__ = ["HandlerRegistry"]
@@ -43,10 +46,12 @@ _DISCOVERED = (
     IntegrationEventHandler,
     EventContract,
     Upcaster,
+    Projection,
+    EventUpcaster,
 )
 
 AnyHandler = type[CommandHandler[Any, Any]] | type[QueryHandler[Any, Any]]
-EventHandlerType = type[DomainEventHandler[Any]]
+EventHandlerType = type[DomainEventHandler[Any]] | type[Projection]
 ContractType = type[EventContract[Any, Any]]
 
 
@@ -64,11 +69,24 @@ class HandlerRegistry:
         self._resolved_contracts: dict[type[DomainEvent], tuple[ContractType, ...]] = {}
         self._upcasters: dict[str, type[Upcaster]] = {}
         self._scanned_requests: list[type[object]] = []
+        self._projections: dict[str, ProjectionInfo] = {}
+        self._view_owners: dict[type[View], str] = {}
+        self._inline: dict[type[DomainEvent], list[type[Projection]]] = {}
+        self._resolved_inline: dict[type[DomainEvent], tuple[type[Projection], ...]] = {}
+        self._event_upcasters: dict[tuple[str, int], type[EventUpcaster]] = {}
+        self._aggregates: dict[str, type[EventSourcedAggregate]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
-        """Register a handler, contract or upcaster class; again, it changes nothing."""
+        """Register a handler, projection, contract or upcaster class, or an event-sourced
+        aggregate; again, it changes nothing."""
+        if issubclass(handler_type, Projection):
+            self._add_projection(handler_type)
+            return
+        if issubclass(handler_type, EventUpcaster | EventSourcedAggregate):
+            self._add_event_sourcing(handler_type)
+            return
         if issubclass(handler_type, Upcaster):
             self._add_upcaster(handler_type)
             return
@@ -97,6 +115,61 @@ class HandlerRegistry:
         if handler_type not in handlers:
             handlers.append(handler_type)
             self.generation += 1
+
+    def _add_projection(self, projection: type[Projection]) -> None:
+        info = projection_info(projection)
+        if self._projections.get(info.name) is info:
+            return
+        for view in info.views:
+            owner = self._view_owners.setdefault(view, info.name)
+            if owner != info.name:
+                raise ConfigurationError(
+                    f"{view.__qualname__} is kept by two projections, {owner} and "
+                    f"{info.name}: a view has one projection, so that it can be rebuilt"
+                )
+        self._projections[info.name] = info
+        for event_type, _ in info.methods:
+            if event_type is not DomainEvent:
+                self.add_event_type(event_type)
+            if info.lifecycle is Lifecycle.INLINE:
+                self._inline.setdefault(event_type, []).append(projection)
+                self._resolved_inline.clear()
+            else:
+                self._event_handlers.setdefault(event_type, []).append(projection)
+                self._resolved.clear()
+        self.generation += 1
+
+    @property
+    def projections(self) -> tuple[ProjectionInfo, ...]:
+        """Every projection of the application, in registration order."""
+        return tuple(self._projections.values())
+
+    def projection(self, name: str) -> ProjectionInfo | None:
+        """A projection by its handler name or its class name, or None."""
+        found = self._projections.get(name)
+        if found is not None:
+            return found
+        matches = [info for info in self._projections.values() if info.short_name == name]
+        if len(matches) > 1:
+            raise ConfigurationError(
+                f"{len(matches)} projections are named {name!r}: give the full name "
+                f"({', '.join(info.name for info in matches)})"
+            )
+        return matches[0] if matches else None
+
+    def inline_projections(self, event_type: type[DomainEvent]) -> tuple[type[Projection], ...]:
+        """The inline projections that apply an event type, in registration order."""
+        try:
+            return self._resolved_inline[event_type]
+        except KeyError:
+            pass
+        found: list[type[Projection]] = []
+        for klass in event_type.__mro__:
+            for projection in self._inline.get(klass, ()):
+                if projection not in found:
+                    found.append(projection)
+        resolved = self._resolved_inline[event_type] = tuple(found)
+        return resolved
 
     def _add_integration_handler(self, handler_type: type[IntegrationEventHandler[Any]]) -> None:
         (contract,) = declared_types(handler_type)[:1]
@@ -154,6 +227,38 @@ class HandlerRegistry:
                 f"two upcasters read {source_type!r}: {handler_name(known)} and "
                 f"{handler_name(upcaster_type)}"
             )
+
+    def _add_event_sourcing(
+        self, member: type[EventUpcaster] | type[EventSourcedAggregate]
+    ) -> None:
+        """Register a stored-event upcaster, or an event-sourced aggregate (its apply
+        methods checked, its event types registered)."""
+        if issubclass(member, EventUpcaster):
+            key = member.key()
+            known = self._event_upcasters.setdefault(key, member)
+            if known is not member:
+                raise ConfigurationError(
+                    f"two upcasters read {key[0]!r} version {key[1]}: {handler_name(known)} "
+                    f"and {handler_name(member)}"
+                )
+            return
+        for event_type in member.appliers():
+            self.add_event_type(event_type)
+        known_aggregate = self._aggregates.setdefault(member.aggregate_type, member)
+        if known_aggregate is not member:
+            raise ConfigurationError(
+                f"two event-sourced aggregates are named {member.aggregate_type!r}: "
+                f"{handler_name(known_aggregate)} and {handler_name(member)}"
+            )
+
+    def event_upcaster(self, event_type: str, version: int) -> type[EventUpcaster] | None:
+        """The upcaster that reads version ``version`` of a stored event type, if any."""
+        return self._event_upcasters.get((event_type, version))
+
+    @property
+    def event_sourced_aggregates(self) -> dict[str, type[EventSourcedAggregate]]:
+        """Each event-sourced aggregate this application knows, by its ``aggregate_type``."""
+        return dict(self._aggregates)
 
     def contracts(self, event_type: type[DomainEvent]) -> tuple[ContractType, ...]:
         """The contracts that publish an event type (declared for it or a base class)."""
@@ -221,6 +326,8 @@ class HandlerRegistry:
                         continue
                     if issubclass(member, DomainEvent):
                         self.add_event_type(member)
+                    elif issubclass(member, EventSourcedAggregate):
+                        self.add(member)
                     elif issubclass(member, Command | Query):
                         if member not in self._scanned_requests:
                             self._scanned_requests.append(member)

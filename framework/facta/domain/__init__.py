@@ -5,6 +5,7 @@ reasoned about without any framework machinery in view.
 """
 
 from facta.domain.aggregate import AggregateRoot, new_id
+from facta.domain.event_sourced import EventSourcedAggregate, event_schema_version
 from facta.domain.events import (
     METADATA_FIELDS,
     DomainEvent,
@@ -21,8 +22,10 @@ __all__ = [
     "DomainError",
     "DomainEvent",
     "Entity",
+    "EventSourcedAggregate",
     "Timestamp",
     "ValueObject",
+    "event_schema_version",
     "iso_milliseconds",
     "new_id",
     "utc_now",

@@ -33,11 +33,15 @@ __all__ = ["Flow", "HandlerFlow", "describe"]
 
 @dataclass(frozen=True)
 class HandlerFlow:
-    """One handler: what it handles and which events it can cause to be recorded."""
+    """One handler: what it handles and which events it can cause to be recorded.
+
+    ``inline`` marks an inline projection, which runs in the committing unit of work.
+    """
 
     name: str
     handles: str
     records: tuple[str, ...]
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Flow:
         for event, flows in self.events.items():
             lines.append(f"  {event}")
             for flow in flows:
-                lines.append(f"    -> {_short(flow.name)}")
+                lines.append(f"    -> {_short(flow.name)}{' (inline)' if flow.inline else ''}")
                 lines.extend(f"         records {recorded}" for recorded in flow.records)
             if not flows:
                 lines.append("    (no handler)")
@@ -127,9 +131,10 @@ def describe(app: Application) -> Flow:
             (commands if _is_command(handler) else queries).append(flow)
     events: dict[str, tuple[HandlerFlow, ...]] = {}
     for name, event_type in sorted(registry.event_types.items()):
+        inline = registry.inline_projections(event_type)
         events[name] = tuple(
-            _handler_flow(handler, name) for handler in registry.event_handlers(event_type)
-        )
+            HandlerFlow(handler_name(projection), name, (), inline=True) for projection in inline
+        ) + tuple(_handler_flow(handler, name) for handler in registry.event_handlers(event_type))
     contracts = []
     for event_type in sorted(registry.event_types.values(), key=lambda t: t.event_type):
         for contract in registry.contracts(event_type):

@@ -5,6 +5,14 @@ are installed through extras.
 """
 
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import (
+    EventStore,
+    LoadedStream,
+    RecordedEvent,
+    StoredEvent,
+    StoredSnapshot,
+    StreamAppend,
+)
 from facta.persistence.in_memory import (
     InMemoryOutbox,
     InMemoryPersistence,
@@ -20,16 +28,17 @@ from facta.persistence.outbox import (
     DeliveryUpdate,
     Outbox,
     OutboxEntry,
+    OutboxRow,
     OutboxStats,
     PendingEvent,
     Receipt,
     RetryPolicy,
-    StoredEvent,
     describe_error,
     is_exhausted,
     next_attempt,
     settle_failures,
 )
+from facta.persistence.projection_store import ProjectionState, ProjectionStore
 from facta.persistence.transaction import TransactionBehavior
 from facta.persistence.unit_of_work import (
     Change,
@@ -39,6 +48,7 @@ from facta.persistence.unit_of_work import (
     StoredState,
     UnitOfWork,
 )
+from facta.persistence.view_store import ViewStore
 
 __all__ = [
     "DECODING",
@@ -51,21 +61,30 @@ __all__ = [
     "DeliveryStatus",
     "DeliveryUpdate",
     "EventFlow",
+    "EventStore",
     "InMemoryOutbox",
     "InMemoryPersistence",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "LoadedStream",
     "Outbox",
     "OutboxEntry",
+    "OutboxRow",
     "OutboxStats",
     "PendingEvent",
+    "ProjectionState",
+    "ProjectionStore",
     "Receipt",
+    "RecordedEvent",
     "Repository",
     "RetryPolicy",
     "StoredEvent",
+    "StoredSnapshot",
     "StoredState",
+    "StreamAppend",
     "TransactionBehavior",
     "UnitOfWork",
+    "ViewStore",
     "describe_error",
     "is_exhausted",
     "next_attempt",

@@ -16,27 +16,33 @@ from uuid import UUID
 
 import injector
 
-from facta.application import OperationScope
+from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
-from facta.domain import AggregateRoot, DomainEvent, utc_now
+from facta.application.views import View, ViewQuery, index_kind, normalized_value
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import EventStore, LoadedStream
+from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
+from facta.persistence.in_memory_projections import InMemoryProjectionStore
 from facta.persistence.outbox import (
     Delivery,
     DeliveryRecord,
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    StoredEvent,
 )
+from facta.persistence.projection_store import ProjectionStore, PruneRecord
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
+from facta.persistence.view_store import StoredView
 
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 
 
 @dataclass(slots=True)
-class _OutboxRow:
+class _Row:
     position: int
     event: DomainEvent
     available_at: datetime
@@ -53,10 +59,15 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], StoredState] = {}
-        self._outbox: dict[UUID, _OutboxRow] = {}
-        self._undelivered: dict[UUID, _OutboxRow] = {}
+        self._outbox: dict[UUID, _Row] = {}
+        self._undelivered: dict[UUID, _Row] = {}
         self._deliveries: dict[UUID, dict[str, Delivery]] = {}
         self._positions = itertools.count(1)
+        self._views: dict[str, dict[str, StoredView]] = {}
+        self._projection_states: dict[str, str] = {}
+        self._pruned: PruneRecord | None = None
+        self.streams = InMemoryStreams()
+        """The streams of event-sourced aggregates, and their snapshots."""
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
@@ -66,6 +77,14 @@ class InMemoryStore:
     def state(self, aggregate_type: str, aggregate_id: str) -> StoredState | None:
         """The stored state of one aggregate, or None."""
         return self._states.get((aggregate_type, aggregate_id))
+
+    def view(self, view_name: str, view_id: str) -> StoredView | None:
+        """One stored view (its JSON document and version), or None."""
+        return self._views.get(view_name, {}).get(view_id)
+
+    def view_ids(self, view_name: str) -> list[str]:
+        """The ids of every stored view of one view type's ``view_name``."""
+        return list(self._views.get(view_name, {}))
 
     def ids(self, aggregate_type: str) -> list[str]:
         """The ids of every stored aggregate of a type."""
@@ -86,20 +105,29 @@ class InMemoryStore:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
+        self.streams.check(commit.appends)
         receipt = commit.receipt
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
             if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
                 raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
+        for write in commit.views:
+            view = self._views.get(write.view_type.view_name, {}).get(write.view_id)
+            actual = 0 if view is None else view.version
+            if write.expected_version != -1 and actual != write.expected_version:
+                raise ConcurrencyError(
+                    write.view_type.view_name, write.view_id, write.expected_version, actual
+                )
         for change in changes:
             key = (change.aggregate_type, change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
+        self.streams.append(commit.appends)
         now = utc_now()
         for entry in commit.entries:
-            row = _OutboxRow(next(self._positions), entry.event, entry.available_at)
+            row = _Row(next(self._positions), entry.event, entry.available_at)
             self._outbox[entry.event.event_id] = row
             if entry.delivered:
                 row.delivered_at = now
@@ -108,8 +136,14 @@ class InMemoryStore:
         if receipt is not None:
             handlers = self._deliveries.setdefault(receipt.event_id, {})
             handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
+        for write in commit.views:
+            views = self._views.setdefault(write.view_type.view_name, {})
+            if write.kind == "delete":
+                views.pop(write.view_id, None)
+            else:
+                views[write.view_id] = StoredView(write.document, write.new_version)
 
-    def deliver(self, row: _OutboxRow, now: datetime) -> None:
+    def deliver(self, row: _Row, now: datetime) -> None:
         """Mark one outbox row delivered."""
         row.delivered_at, row.locked_until = now, None
         self._undelivered.pop(row.event.event_id, None)
@@ -121,9 +155,9 @@ class InMemoryOutbox(Outbox):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
-        claimed: list[StoredEvent] = []
+        claimed: list[OutboxRow] = []
         for row in self._store._undelivered.values():
             if len(claimed) >= limit:
                 break
@@ -158,7 +192,7 @@ class InMemoryOutbox(Outbox):
         delivery = self._store._deliveries.get(event_id, {}).get(handler)
         return delivery is not None and delivery.status is DeliveryStatus.DONE
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         rows = list(self._store._undelivered.values())[:limit]
         return [self._stored(row) for row in rows]
 
@@ -218,6 +252,9 @@ class InMemoryOutbox(Outbox):
         for event_id in doomed:
             del self._store._outbox[event_id]
             self._store._deliveries.pop(event_id, None)
+        if doomed:
+            before = self._store._pruned.events if self._store._pruned else 0
+            self._store._pruned = PruneRecord(before + len(doomed), utc_now())
         return len(doomed)
 
     async def stats(self) -> OutboxStats:
@@ -229,7 +266,7 @@ class InMemoryOutbox(Outbox):
         )
         return OutboxStats(len(self._store._outbox) - pending, pending, dead)
 
-    def _stored(self, row: _OutboxRow) -> StoredEvent:
+    def _stored(self, row: _Row) -> OutboxRow:
         handlers = self._store._deliveries.get(row.event.event_id, {})
         settled = frozenset(
             name
@@ -237,7 +274,7 @@ class InMemoryOutbox(Outbox):
             if delivery.status is not DeliveryStatus.FAILED
         )
         event = row.event
-        return StoredEvent(row.position, event.event_id, event.event_type, event, settled)
+        return OutboxRow(row.position, event.event_id, event.event_type, event, settled)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -254,6 +291,42 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def write_changes(self, commit: Commit) -> None:
         self._store.apply(commit)
+
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        return self._store.view(view_type.view_name, view_id)
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        matching = self._matching(query)
+        for name, descending in reversed(query.order):
+            kind = index_kind(query.view_type, name)
+            matching.sort(
+                key=lambda item, name=name, kind=kind: _sort_key(  # type: ignore[misc]
+                    normalized_value(item[0], name, kind)
+                ),
+                reverse=descending,
+            )
+        end = None if query.limit is None else query.offset + query.limit
+        return [stored for _, stored in matching[query.offset : end]]
+
+    async def count_views(self, query: ViewQuery) -> int:
+        return len(self._matching(query))
+
+    def _matching(self, query: ViewQuery) -> list[tuple[View, StoredView]]:
+        view_type = query.view_type
+        found: list[tuple[View, StoredView]] = []
+        for stored in self._store._views.get(view_type.view_name, {}).values():
+            document = stored.document
+            assert isinstance(document, str)
+            view = view_type.model_validate_json(document)
+            if query.matches(view):
+                found.append((view, stored))
+        return found
+
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        schema = aggregate_type.state_schema() if aggregate_type.snapshot_every else None
+        return self._store.streams.load(aggregate_type.aggregate_type, aggregate_id, schema)
 
 
 class InMemoryPersistence(injector.Module):
@@ -277,4 +350,17 @@ class InMemoryPersistence(injector.Module):
 
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
+        binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
+        binder.bind(
+            EventStore,  # type: ignore[type-abstract]
+            to=FactoryProvider(
+                lambda container: InMemoryEventStore(store.streams, container.get(HandlerRegistry))
+            ),
+            scope=injector.SingletonScope,
+        )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+def _sort_key(value: object) -> tuple[int, object]:
+    """Sorts None first (as SQL's NULLS FIRST for ascending), then the values."""
+    return (0, 0) if value is None else (1, value)

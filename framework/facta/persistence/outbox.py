@@ -28,7 +28,13 @@ from uuid import UUID
 import pydantic
 
 from facta.domain import DomainEvent, utc_now
-from facta.errors import ConfigurationError, FactaError, HandlerFailure, PermanentFailure
+from facta.errors import (
+    ConfigurationError,
+    DeliveryDeferred,
+    FactaError,
+    HandlerFailure,
+    PermanentFailure,
+)
 
 __all__ = [
     "DECODING",
@@ -39,11 +45,11 @@ __all__ = [
     "DeliveryUpdate",
     "Outbox",
     "OutboxEntry",
+    "OutboxRow",
     "OutboxStats",
     "PendingEvent",
     "Receipt",
     "RetryPolicy",
-    "StoredEvent",
     "describe_error",
     "is_exhausted",
     "next_attempt",
@@ -199,7 +205,7 @@ class DeliveryUpdate:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEvent:
+class OutboxRow:
     """An outbox row as a back-end loaded it, before it is decoded.
 
     ``payload`` is the event itself (in memory), its JSON text, or its fields as a
@@ -256,7 +262,9 @@ def settle_failures(
     ``known`` are the event's stored deliveries. Each failed handler takes one more
     attempt: dead once ``policy`` is exhausted (or at once for a ``PermanentFailure``),
     else due again after the policy's backoff; a handler that is done or dead already is
-    left alone (a late duplicate). The event is delivered when every one of ``handlers``
+    left alone (a late duplicate). A ``DeliveryDeferred`` (an event waiting for its
+    predecessor, a paused projection) is due again after ``first_delay`` without taking an
+    attempt. The event is delivered when every one of ``handlers``
     is settled, and otherwise due at its earliest retry.
     """
     changed: dict[str, Delivery] = {}
@@ -264,13 +272,20 @@ def settle_failures(
         delivery = known.get(failure.handler)
         if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
             continue  # done or dead already: a late duplicate changes nothing
-        attempts = 1 if delivery is None else delivery.attempts + 1
-        dead = is_exhausted(failure.error, attempts, policy)
+        attempts = 0 if delivery is None else delivery.attempts
+        if isinstance(failure.error, DeliveryDeferred):
+            # waiting (for a predecessor, for a rebuild) is not a failed attempt: due again
+            # soon, never dead-lettered for it
+            dead, due = False, now + policy.first_delay
+        else:
+            attempts += 1
+            dead = is_exhausted(failure.error, attempts, policy)
+            due = now + policy.delay(attempts)
         changed[failure.handler] = Delivery(
             status=DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED,
             attempts=attempts,
             last_error=describe_error(failure.error),
-            next_attempt_at=None if dead else _to_millisecond(now + policy.delay(attempts)),
+            next_attempt_at=None if dead else _to_millisecond(due),
             updated_at=now,
         )
     state = {
@@ -373,7 +388,7 @@ class Outbox(ABC):
         payloads reads it from the application's registry)."""
         raise ConfigurationError(f"this outbox cannot read back {event_type!r} events")
 
-    def _decode(self, row: StoredEvent) -> PendingEvent:
+    def _decode(self, row: OutboxRow) -> PendingEvent:
         payload = row.payload
         if isinstance(payload, DomainEvent):
             event = payload
@@ -384,7 +399,7 @@ class Outbox(ABC):
         return PendingEvent(row.position, event, row.settled)
 
     @abstractmethod
-    async def claim_rows(self, limit: int, lease: timedelta) -> Sequence[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
         """Back-end hook: lease up to ``limit`` (> 0) due events, oldest first.
 
         Due: undelivered, available, and not under another worker's lease. Two workers
@@ -392,7 +407,7 @@ class Outbox(ABC):
         """
 
     @abstractmethod
-    async def pending_rows(self, limit: int) -> Sequence[StoredEvent]:
+    async def pending_rows(self, limit: int) -> Sequence[OutboxRow]:
         """Back-end hook: up to ``limit`` (> 0) undelivered events by position; no writes."""
 
     @abstractmethod

@@ -32,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facta.application import Mediator
 from facta.application.tracing import trace_context
@@ -44,6 +44,8 @@ from facta.errors import (
     NotFound,
 )
 from facta.hosting.application import Application
+from facta.hosting.health import Readiness
+from facta.hosting.web.health import health_router
 from facta.hosting.web.problems import PROBLEM_CONTENT_TYPE, Problem, problem_schema
 
 __all__ = [
@@ -75,15 +77,19 @@ def web_app(
     on_shutdown: Startup | None = None,
     problem_base: str = "urn:facta:problem:",
     retry_after: int = 1,
+    readiness: Readiness | None = None,
+    health_path: str | None = "/health",
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app serving ``application``: include your routers in it.
 
     ``on_startup`` runs after the application's services started (create tables, seed
-    data); ``on_shutdown`` before they stop. A domain error's problem ``type`` is
-    ``problem_base`` followed by its ``code``; a conflict tells the client to retry after
-    ``retry_after`` seconds. Other keyword arguments go to ``FastAPI`` (``title``,
-    ``version``, ``description``...).
+    data); ``on_shutdown`` before they stop. ``health_path`` is where the liveness and
+    readiness endpoints are (``/health/live``, ``/health/ready``; None for none), and
+    ``readiness`` what ready means (by default: the database and the broker answer). A
+    domain error's problem ``type`` is ``problem_base`` followed by its ``code``; a
+    conflict tells the client to retry after ``retry_after`` seconds. Other keyword
+    arguments go to ``FastAPI`` (``title``, ``version``, ``description``...).
     """
 
     @asynccontextmanager
@@ -101,6 +107,8 @@ def web_app(
     api.state.facta = application
     api.add_middleware(OperationMiddleware, application=application)
     install_problem_handlers(api, problem_base=problem_base, retry_after=retry_after)
+    if health_path is not None:
+        api.include_router(health_router(readiness or Readiness(), health_path))
     problem_openapi(api)
     return api
 
@@ -133,13 +141,29 @@ class OperationMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        traceparent = None
-        for name, value in scope.get("headers", ()):
-            if name == b"traceparent":
-                traceparent = value.decode("latin-1")
-        with trace_context(traceparent):
-            async with self._application.operation(f"{scope['method']} {scope['path']}"):
-                await self._app(scope, receive, send)
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+        }
+        method, path = scope["method"], scope["path"]
+        instrumentation = self._application.mediator.instrumentation
+        with (
+            trace_context(headers.get("traceparent")),
+            instrumentation.serving(method, path, headers) as exchange,
+        ):
+
+            async def noting(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    exchange.respond(message["status"])
+                await send(message)
+
+            try:
+                async with self._application.operation(f"{method} {path}"):
+                    await self._app(scope, receive, noting)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if isinstance(route, str):
+                    exchange.route(route)
 
 
 def install_problem_handlers(

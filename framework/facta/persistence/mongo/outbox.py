@@ -25,7 +25,7 @@ from facta.errors import PersistenceError
 from facta.persistence.mongo.codec import Document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
 from facta.persistence.mongo.filters import checked_datetime, checked_str, checked_uuid
-from facta.persistence.mongo.store import MongoStore
+from facta.persistence.mongo.store import PRUNES, MongoStore
 from facta.persistence.outbox import (
     DECODING,
     Delivery,
@@ -33,8 +33,8 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    StoredEvent,
 )
 
 __all__ = ["DECODING", "MongoOutbox"]
@@ -54,7 +54,7 @@ class MongoOutbox(Outbox):
     def event_class(self, event_type: str) -> type[DomainEvent]:
         return self._registry.event_type(event_type)
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         await self._store.ready()
         outbox = self._store.outbox
         try:
@@ -161,7 +161,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot look up a delivery: {error}") from error
         return document is not None and document["status"] == DeliveryStatus.DONE.value
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         await self._store.ready()
         try:
             documents = await self._store.outbox.find(
@@ -258,6 +258,13 @@ class MongoOutbox(Outbox):
                     {"event_id": {"$in": event_ids}}, session=session
                 )
                 await self._store.outbox.delete_many({"_id": {"$in": event_ids}}, session=session)
+                # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+                await self._store.collection(PRUNES).update_one(
+                    {"_id": "outbox"},
+                    {"$inc": {"events": len(event_ids)}, "$max": {"last_pruned_at": _now()}},
+                    upsert=True,
+                    session=session,
+                )
             return len(event_ids)
 
         await self._store.ready()
@@ -285,7 +292,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot count outbox events: {error}") from error
         return OutboxStats(total - pending, pending, dead)
 
-    async def _stored(self, documents: Sequence[Document]) -> list[StoredEvent]:
+    async def _stored(self, documents: Sequence[Document]) -> list[OutboxRow]:
         """The outbox documents with the handlers settled for each (done or dead)."""
         if not documents:
             return []
@@ -299,7 +306,7 @@ class MongoOutbox(Outbox):
         ).to_list(None):
             settled.setdefault(delivery["event_id"], set()).add(delivery["handler"])
         return [
-            StoredEvent(
+            OutboxRow(
                 int(document["position"]),
                 document["_id"],
                 str(document.get("event_type", "")),

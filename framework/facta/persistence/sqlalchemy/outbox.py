@@ -27,11 +27,11 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    StoredEvent,
 )
 from facta.persistence.sqlalchemy.documents import json_text
-from facta.persistence.sqlalchemy.schema import deliveries, outbox
+from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
 
@@ -65,7 +65,7 @@ class SqlAlchemyOutbox(Outbox):
     def event_class(self, event_type: str) -> type[DomainEvent]:
         return self._registry.event_type(event_type)
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
         due = (
             select(outbox.c.position)
@@ -158,7 +158,7 @@ class SqlAlchemyOutbox(Outbox):
             )
         return status == DeliveryStatus.DONE.value
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         statement = (
             select(
                 outbox.c.position,
@@ -244,6 +244,10 @@ class SqlAlchemyOutbox(Outbox):
                 return 0
             await connection.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
             await connection.execute(delete(outbox).where(outbox.c.event_id.in_(event_ids)))
+            # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+            await connection.execute(
+                insert(prunes).values(events=len(event_ids), pruned_at=utc_now())
+            )
         return len(event_ids)
 
     async def stats(self) -> OutboxStats:
@@ -259,7 +263,7 @@ class SqlAlchemyOutbox(Outbox):
             )
         return OutboxStats(int(total or 0) - int(pending or 0), int(pending or 0), int(dead or 0))
 
-    async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[StoredEvent]:
+    async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[OutboxRow]:
         """The rows with the handlers settled for each (done or dead)."""
         if not rows:
             return []
@@ -272,8 +276,6 @@ class SqlAlchemyOutbox(Outbox):
         ):
             settled.setdefault(event_id, set()).add(handler)
         return [
-            StoredEvent(
-                position, event_id, event_type, payload, frozenset(settled.get(event_id, ()))
-            )
+            OutboxRow(position, event_id, event_type, payload, frozenset(settled.get(event_id, ())))
             for position, event_id, event_type, payload in rows
         ]

@@ -195,8 +195,7 @@ class OrderResponse(_Response):
     @classmethod
     def of(cls, summary: OrderSummary) -> OrderResponse:
         """The answer for one order summary."""
-        fields = summary.model_dump(exclude={"order_id", "version"})
-        return cls.model_validate({"id": summary.order_id, **fields})
+        return cls.model_validate(summary.model_dump())
 
 
 class OrderPageResponse(_Response):
@@ -251,7 +250,7 @@ class CustomerResponse(_Response):
     @classmethod
     def of(cls, customer: CustomerSummary) -> CustomerResponse:
         """The answer for one customer."""
-        return cls.model_validate(customer.model_dump())
+        return cls.model_validate({"phone": customer.phone, **customer.model_dump(exclude={"id"})})
 
 
 class CustomerOrdersResponse(_Response):

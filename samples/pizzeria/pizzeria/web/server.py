@@ -7,6 +7,7 @@ board's streams as soon as the server starts shutting down, so Ctrl+C stops it a
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 import threading
@@ -19,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from facta import Application
+from facta.hosting import LOG_FORMAT, LogContext
 from pizzeria.settings import DEV_MANAGER_TOKEN, DEV_STAFF_TOKEN, PizzeriaSettings
 from pizzeria.web.app import create_web_app
 from pizzeria.web.board import BoardChanges
@@ -69,6 +71,7 @@ def serve(
     """Serve the pizzeria on ``settings.host:settings.port`` until interrupted (Ctrl+C)."""
     out = sys.stdout if out is None else out
     api = create_web_app(settings)
+    _log_with_trace_ids(api.state.facta)
     url = f"http://{settings.host}:{settings.port}"
     if settings.uses_development_tokens:
         tokens = (
@@ -96,6 +99,15 @@ def serve(
             flush=True,
         )
     _server(api, settings.host, settings.port, log_level).run()
+
+
+def _log_with_trace_ids(application: Application) -> None:
+    """Warnings and errors of facta and the pizzeria go to stderr with the trace id and
+    the correlation id of the work they come from."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    LogContext(application).install(handler)
+    logging.getLogger().addHandler(handler)
 
 
 @contextmanager
