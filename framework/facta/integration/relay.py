@@ -37,9 +37,18 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Claim one batch of due events and deliver it; return how many were claimed."""
+        return await self._run_batch(stoppable=False)
+
+    async def _run_batch(self, *, stoppable: bool) -> int:
+        """One batch; a ``stoppable`` one (the background service's) that is asked to stop
+        meanwhile finishes the event in hand and gives the rest back (``Outbox.release``),
+        so that stopping takes one event's time and no event waits for its lease to end."""
         batch = await self._outbox.claim(self._settings.batch_size, self._settings.lease)
         delivered = []
-        for pending in batch:
+        for index, pending in enumerate(batch):
+            if stoppable and self._stopping.is_set():
+                await self._outbox.release([left.event.event_id for left in batch[index:]])
+                break
             if await self._deliver(pending):
                 delivered.append(pending.event.event_id)
         if delivered:
@@ -64,7 +73,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="facta-outbox-relay")
 
     async def stop(self) -> None:
-        """Stop after the batch in hand, and wait for it."""
+        """Stop after the event in hand, giving back the rest of its batch, and wait."""
         self._stopping.set()
         if self._task is not None:
             await self._task
@@ -75,7 +84,7 @@ class OutboxRelay:
         failures = 0
         while not self._stopping.is_set():
             try:
-                claimed = await self.run_once()
+                claimed = await self._run_batch(stoppable=True)
                 failures = 0
             except Exception:
                 failures += 1

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from facta import ConfigurationError
 from pizzeria.settings import DATABASE_URL_VARIABLE, PizzeriaSettings
@@ -89,12 +91,21 @@ def _serve(settings: PizzeriaSettings, *, in_memory: bool, log_level: str) -> in
         settings = settings.model_copy(update={"database_url": None})
     elif settings.database_url is None:
         settings = settings.model_copy(update={"database_url": DEFAULT_DATABASE_URL})
+    # uvicorn shuts down cleanly on SIGINT and SIGTERM, then raises the signal again: a
+    # SIGTERM then ends the program like Ctrl+C does, with "closed" and exit code 0
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve(settings, log_level=log_level)
     except KeyboardInterrupt:  # uvicorn raises Ctrl+C again once it has shut down cleanly
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("Mario's Pizzeria is closed.")
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -376,6 +376,13 @@ class Outbox(ABC):
                 )
         return pending
 
+    async def release(self, event_ids: Sequence[UUID]) -> None:
+        """Give back claimed events that were not handled: due again at once, for any
+        worker, without waiting for their lease to run out (a relay that is stopping)."""
+        now = _now()
+        for event_id in event_ids:
+            await self.update_deliveries(event_id, DeliveryUpdate({}, now, now).decide)
+
     def event_class(self, event_type: str) -> type[DomainEvent]:
         """The class of the events stored under ``event_type`` (a back-end that stores
         payloads reads it from the application's registry)."""

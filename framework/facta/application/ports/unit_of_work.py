@@ -123,6 +123,7 @@ class UnitOfWork(ABC):
         self._event_flow = event_flow
         self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+        self._ended = False
         self._view_stores: dict[type[View], ViewStore[Any]] = {}
         self._view_tracker = ViewTracker()
         self._view_storage: dict[type[View], type[View]] = {}
@@ -145,6 +146,7 @@ class UnitOfWork(ABC):
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""
+        self._check_open()
         repository = self._repositories.get(aggregate_type)
         if repository is None:
             repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
@@ -166,6 +168,7 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
+        self._check_open()
         events = self.collect_events()
         changes = self._changes()
         appends = self._appends()
@@ -196,8 +199,36 @@ class UnitOfWork(ABC):
         await self.discard()
 
     async def aclose(self) -> None:
-        """End the unit of work; changes that were not committed are discarded."""
+        """End the unit of work; changes that were not committed are discarded.
+
+        Its operation calls it when it ends; using the unit of work afterwards raises
+        ``ConfigurationError`` rather than loading or committing outside any operation.
+        """
         await self.rollback()
+        self._ended = True
+
+    def uncommitted(self) -> list[AggregateRoot]:
+        """The tracked aggregates that a commit would write (changed, new or removed)."""
+        return [
+            tracked.aggregate
+            for tracked in self._tracked.values()
+            if tracked.aggregate.uncommitted_events
+            or (
+                not isinstance(tracked.aggregate, EventSourcedAggregate)
+                and (
+                    tracked.status is not _Status.LOADED
+                    or tracked.aggregate.model_dump_json() != tracked.loaded_json
+                )
+            )
+        ]
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise ConfigurationError(
+                f"this {type(self).__name__} belonged to an operation that has ended: ask "
+                f"for the unit of work in the operation that uses it (a handler's "
+                f"constructor, or inside `async with app.operation():`), and do not keep it"
+            )
 
     def _changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -240,6 +271,7 @@ class UnitOfWork(ABC):
         return stream_appends(sourced)
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
+        self._check_open()
         if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
             raise PersistenceError(
                 f"refused {type(aggregate_id).__name__} {aggregate_id!r:.80} as the id of a "
@@ -270,6 +302,7 @@ class UnitOfWork(ABC):
         return aggregate
 
     def _add(self, aggregate: AggregateRoot) -> None:
+        self._check_open()
         key = (type(aggregate), aggregate.id)
         tracked = self._tracked.get(key)
         if tracked is not None and tracked.aggregate is not aggregate:

@@ -144,7 +144,7 @@ async def retire_pizza(name: PizzaPath, mediator: MediatorDep, _: ManagerDep) ->
     status_code=201,
     tags=["orders"],
     summary="Place an order",
-    responses=problem_responses(422),
+    responses=problem_responses(409, 422),
 )
 async def place_order(
     body: PlaceOrderRequest, mediator: MediatorDep, response: Response

@@ -40,7 +40,10 @@ from pizzeria.web.board import (
     board_static,
 )
 
-__all__ = ["DESCRIPTION", "create_web_app"]
+__all__ = ["DESCRIPTION", "PROBLEM_BASE", "create_web_app"]
+
+PROBLEM_BASE = "https://mariospizzeria.example/problems/"
+"""The pizzeria's problem types: this base and a domain error's code (``.../kitchen-full``)."""
 
 DESCRIPTION = """\
 Mario's Pizzeria, the sample application of facta: the menu, orders from the oven to the
@@ -105,6 +108,7 @@ def create_web_app(
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        problem_base=PROBLEM_BASE,
         readiness=Readiness(max_relay_lag=timedelta(seconds=settings.max_relay_lag)),
     )
     if telemetry is not None and telemetry.prometheus_registry is not None:
