@@ -17,16 +17,18 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rfc3339_validator import validate_rfc3339
 from rfc3986_validator import validate_rfc3986
 
 from facta.integration.amqp import Action
+from integration.amqp_support import Broker, wait_until
 from integration.ingestion_support import (
     BATCH,
     STRUCTURED,
@@ -39,8 +41,10 @@ from integration.ingestion_support import (
     http_binary,
     http_structured,
     inlet,
+    loyalty_on_sqlite,
     written,
 )
+from integration.test_amqp_consumer import consuming
 from support.shop import OrderPlacedV1, OrderPlacedV2
 
 V1, V2 = OrderPlacedV1.cloudevent_type, OrderPlacedV2.cloudevent_type
@@ -329,3 +333,70 @@ async def test_json_nested_past_the_limit_is_refused_and_within_it_taken(
         await check_http(ways_in, ({"content-type": STRUCTURED}, text.encode()), valid)
         message = (STRUCTURED, {}, text.encode())
     await check_amqp(ways_in, message, valid)
+
+
+# --- a smaller run through the real broker ---------------------------------------------
+
+
+def generated_messages(count: int) -> list[tuple[Message, bool]]:
+    """``count`` generated attribute sets as AMQP messages, each with whether it is valid."""
+    found: list[tuple[Message, bool]] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(example=attribute_sets(), mode=st.sampled_from(["structured", "ce-", "cloudEvents_"]))
+    def collect(example: tuple[dict[str, Any], bool], mode: str) -> None:
+        document, data_fits = example
+        if mode == "structured":
+            attributes = {name: value for name, value in document.items() if name != "data"}
+            found.append((amqp_structured(document), taken(attributes, data_fits)))
+            return
+        if isinstance(document.get("time"), int) and not isinstance(document["time"], bool):
+            document["time"] = str(document["time"])
+        found.append((amqp_binary(document, mode), taken(as_amqp(document, mode), data_fits)))
+
+    collect()
+    return found
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    async with Broker.open() as broker:
+        yield broker
+
+
+async def test_generated_messages_through_rabbitmq_are_acked_or_dead_lettered_never_retried(
+    broker: Broker, tmp_path: Path
+) -> None:
+    messages = generated_messages(300)
+    exchange = broker.name("events")
+    async with (
+        loyalty_on_sqlite(tmp_path) as app,
+        consuming(app, broker, exchange, max_attempts=5) as consumer,
+    ):
+        for number, ((content_type, headers, body), _) in enumerate(messages):
+            await broker.publish(
+                exchange,
+                V2,
+                body,
+                content_type=content_type,
+                headers=headers,
+                message_id=f"m-{number}",
+            )
+        await wait_until(
+            lambda: consumer.stats.received - consumer.stats.retried >= len(messages),
+            60,
+            f"not all settled: {consumer.stats}",
+        )
+        assert consumer.stats.retried == 0
+
+    invalid = {f"m-{number}" for number, (_, valid) in enumerate(messages) if not valid}
+    assert consumer.stats.dead_lettered == len(invalid)
+    assert consumer.stats.handled + consumer.stats.duplicates == len(messages) - len(invalid)
+    dead = await broker.collect(consumer.dead_letter_queue, len(invalid))
+    assert {str(copy.message_id) for copy in dead} == invalid
