@@ -11,12 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facta import IngestionLimits, InvalidCloudEvent
+from facta.integration.amqp import Action, DeliveryPolicy
 from facta.integration.limits import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_DEPTH,
     check_depth,
     load_json,
 )
+from integration.http_support import document
+from integration.ingestion_support import http_structured, inlet, loyalty_in_memory, written
 
 tricky_text = st.text(st.sampled_from('ab[]{}"\\,:é'), max_size=6)
 json_values = st.recursive(
@@ -82,3 +85,26 @@ def test_the_depth_measured_on_the_text_is_the_depth_of_the_value(
 def test_hostile_bodies_are_refused_as_bad_input_not_as_a_crash(body: bytes) -> None:
     with pytest.raises(InvalidCloudEvent):
         load_json(body, DEFAULT_MAX_DEPTH)
+
+
+async def test_a_message_over_the_consumers_body_limit_is_dead_lettered_naming_it() -> None:
+    policy = DeliveryPolicy(IngestionLimits(max_body_size=100))
+    app = loyalty_in_memory()
+    body = json.dumps(document("big", data={"order_id": "o-1", "padding": "x" * 200})).encode()
+
+    decision = await policy.decide(app.ingestor, "application/cloudevents+json", {}, body, 1)
+
+    assert decision.action is Action.DEAD_LETTER
+    assert "more than the limit of 100" in str(decision.error)
+    assert await written(app) == 0
+
+
+async def test_a_router_with_a_lower_depth_limit_refuses_what_the_default_takes() -> None:
+    deep = document("deep", data={**document()["data"], "extra": [[[[[1]]]]]})
+    async with inlet(IngestionLimits(max_depth=6)) as strict, inlet() as default:
+        refused = await strict.post(*http_structured(deep))
+        taken = await default.post(*http_structured(deep))
+
+    assert refused.status_code == 400
+    assert "deeper than the limit of 6 levels" in refused.json()["detail"]
+    assert taken.status_code == 200
