@@ -4,6 +4,7 @@ strings hold (brackets, quotes, escapes)."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from facta import IngestionLimits, InvalidCloudEvent
 from facta.integration.amqp import Action, DeliveryPolicy
+from facta.integration.cloudevents import read_structured
 from facta.integration.limits import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_DEPTH,
@@ -108,3 +110,11 @@ async def test_a_router_with_a_lower_depth_limit_refuses_what_the_default_takes(
     assert refused.status_code == 400
     assert "deeper than the limit of 6 levels" in refused.json()["detail"]
     assert taken.status_code == 200
+
+
+def test_deep_json_inside_data_base64_is_refused_too() -> None:
+    deep = base64.b64encode(b"[" * 10_000 + b"]" * 10_000).decode()
+    document = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+
+    with pytest.raises(InvalidCloudEvent, match="the data nests JSON deeper"):
+        read_structured(json.dumps({**document, "data_base64": deep}))
