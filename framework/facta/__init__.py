@@ -72,6 +72,7 @@ from facta.errors import (
 )
 from facta.hosting import Application, ApplicationBuilder, BackgroundService
 from facta.integration import OutboxRelay
+from facta.integration.limits import IngestionLimits
 from facta.persistence import (
     DeliverySettings,
     EventStore,
@@ -119,6 +120,7 @@ __all__ = [
     "InMemoryPersistence",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "IngestionLimits",
     "IntegrationError",
     "IntegrationEvent",
     "IntegrationEventHandler",

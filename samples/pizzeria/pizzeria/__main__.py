@@ -27,6 +27,17 @@ from pizzeria.settings import DATABASE_URL_VARIABLE, PizzeriaSettings
 __all__ = ["main"]
 
 _COMMANDS = ("serve", "day")
+_SERVE_SETTINGS = """\
+settings (environment variables):
+  PIZZERIA_DATABASE_URL   the database (default: sqlite:///pizzeria.db)
+  PIZZERIA_HOST           the address to listen on (default: 127.0.0.1)
+  PIZZERIA_PORT           the port (default: 8000)
+  PIZZERIA_MANAGER_TOKEN  the manager's bearer token (default: manager-dev-token)
+  PIZZERIA_STAFF_TOKEN    the staff's bearer token (default: staff-dev-token)
+  PIZZERIA_BROKER_URL     RabbitMQ to publish integration events to, e.g.
+                          amqp://guest:guest@127.0.0.1/ (default: none, not published)
+  PIZZERIA_EXCHANGE       the exchange they are published to (default: facta.events)
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="{serve,day}")
     serve = commands.add_parser(
-        "serve", help="serve the HTTP API and the live kitchen board (the default)"
+        "serve",
+        help="serve the HTTP API and the live kitchen board (the default)",
+        epilog=_SERVE_SETTINGS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", help="the address to listen on (default: $PIZZERIA_HOST)")
     serve.add_argument("--port", type=int, help="the port (default: $PIZZERIA_PORT, else 8000)")

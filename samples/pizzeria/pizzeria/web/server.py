@@ -25,7 +25,7 @@ from pizzeria.settings import DEV_MANAGER_TOKEN, DEV_STAFF_TOKEN, PizzeriaSettin
 from pizzeria.web.app import create_web_app
 from pizzeria.web.board import BoardChanges
 
-__all__ = ["DEFAULT_DATABASE_URL", "PizzeriaServer", "serve", "serve_in_thread"]
+__all__ = ["DEFAULT_DATABASE_URL", "PizzeriaServer", "banner", "serve", "serve_in_thread"]
 
 DEFAULT_DATABASE_URL = "sqlite:///pizzeria.db"
 """Where ``serve`` keeps the data when no database URL is set: a file in the current folder."""
@@ -72,6 +72,19 @@ def serve(
     out = sys.stdout if out is None else out
     api = create_web_app(settings)
     _log_with_trace_ids(api.state.facta)
+    print(banner(settings), file=out, flush=True)
+    if settings.uses_development_tokens and settings.host not in _LOOPBACK:
+        print(
+            f"WARNING: serving on {settings.host} with a development token: anyone who reads "
+            f"the README can change the menu. Set real tokens.",
+            file=sys.stderr,
+            flush=True,
+        )
+    _server(api, settings.host, settings.port, log_level).run()
+
+
+def banner(settings: PizzeriaSettings) -> str:
+    """What ``serve`` prints at start-up: where to go, where the data and events go."""
     url = f"http://{settings.host}:{settings.port}"
     if settings.uses_development_tokens:
         tokens = (
@@ -81,24 +94,15 @@ def serve(
         )
     else:
         tokens = "from the environment"
-    print(
+    return (
         f"Mario's Pizzeria is open on {url}\n"
         f"  kitchen board  {url}/board\n"
         f"  API docs       {url}/docs\n"
         f"  data           {settings.describe()}\n"
         f"  tokens         {tokens}\n"
-        f"Press Ctrl+C to stop.",
-        file=out,
-        flush=True,
+        f"  events         {settings.describe_events()}\n"
+        f"Press Ctrl+C to stop."
     )
-    if settings.uses_development_tokens and settings.host not in _LOOPBACK:
-        print(
-            f"WARNING: serving on {settings.host} with a development token: anyone who reads "
-            f"the README can change the menu. Set real tokens.",
-            file=sys.stderr,
-            flush=True,
-        )
-    _server(api, settings.host, settings.port, log_level).run()
 
 
 def _log_with_trace_ids(application: Application) -> None:
