@@ -130,6 +130,10 @@ class InMemoryStreams:
                     break
         return found
 
+    def last_position(self) -> int:
+        """The position of the last event stored, 0 if none."""
+        return self._all[-1].position if self._all else 0
+
     def _index_after(self, position: int) -> int:
         low, high = 0, len(self._all)
         while low < high:
@@ -174,3 +178,6 @@ class InMemoryEventStore(EventStore):
         self, *, after: int = 0, limit: int = 500, event_types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
         return self._streams.after(after, limit, event_types)
+
+    async def last_position(self) -> int:
+        return self._streams.last_position()

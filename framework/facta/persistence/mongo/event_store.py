@@ -237,3 +237,13 @@ class MongoEventStore(EventStore):
         except PyMongoError as error:
             raise PersistenceError(f"cannot read the event store: {error}") from error
         return [_record(document) for document in documents]
+
+    async def last_position(self) -> int:
+        await self._store.ready()
+        try:
+            document = await self._store.events.find_one(
+                {}, {"position": 1}, sort=[("position", -1)]
+            )
+        except PyMongoError as error:
+            raise PersistenceError(f"cannot read the event store: {error}") from error
+        return 0 if document is None else int(document["position"])

@@ -263,3 +263,11 @@ class SqlAlchemyEventStore(EventStore):
                 return [_record(row) for row in await connection.execute(query)]
         except DBAPIError as error:
             raise PersistenceError(f"cannot read the event store: {error}") from error
+
+    async def last_position(self) -> int:
+        try:
+            async with self._engine.connect() as connection:
+                position = await connection.scalar(select(func.max(events.c.position)))
+        except DBAPIError as error:
+            raise PersistenceError(f"cannot read the event store: {error}") from error
+        return 0 if position is None else int(position)
