@@ -95,7 +95,7 @@ async def append_streams(
             )
     if statements.lock is not None:
         await connection.execute(statements.lock)
-    await connection.execute(statements.append, rows)
+    await connection.execute(statements.append, rows[0] if len(rows) == 1 else rows)
     if due:
         await connection.execute(statements.snapshot, due)
 
