@@ -281,6 +281,10 @@ async def test_a_snapshot_is_stored_every_n_events_and_loading_replays_only_what
     assert latest is not None and latest.version == 10
     assert applied == [11, 12]
     assert (loaded.balance, loaded.entries, loaded.version) == (sum(range(1, 12)), 11, 12)
+    applied.clear()
+    then = await store.load(SnapshottedLedger, "s", version=7)  # from the snapshot at 5
+    assert then is not None and (then.balance, then.version) == (sum(range(1, 7)), 7)
+    assert applied == [6, 7]
 
 
 async def test_a_snapshot_of_an_older_shape_of_the_state_is_ignored_not_misread(
