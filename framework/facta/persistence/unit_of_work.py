@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
-from uuid import UUID
 
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, NotFound, PersistenceError
@@ -140,7 +139,7 @@ class UnitOfWork(ABC):
         """
         entries = self._event_flow.prepare(self.collect_events())
         changes = self._changes()
-        appends = self._appends({entry.event.event_id: entry.event for entry in entries})
+        appends = self._appends(entries)
         await self.write_changes(Commit(changes, entries, receipt, appends=appends))
         for append in appends:
             append.aggregate.mark_committed(append.new_version)
@@ -185,7 +184,7 @@ class UnitOfWork(ABC):
             )
         return changes
 
-    def _appends(self, stamped: Mapping[UUID, DomainEvent]) -> list[StreamAppend]:
+    def _appends(self, entries: Sequence[OutboxEntry]) -> list[StreamAppend]:
         sourced: list[EventSourcedAggregate] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
@@ -197,6 +196,9 @@ class UnitOfWork(ABC):
                         f"record the one that creates it"
                     )
                 sourced.append(aggregate)
+        if not sourced:
+            return []
+        stamped = {entry.event.event_id: entry.event for entry in entries}
         return stream_appends(sourced, stamped)
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
