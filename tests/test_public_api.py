@@ -32,6 +32,7 @@ OPTIONAL_DEPENDENCIES = [
     "fastapi",
     "httpx",
     "cloudevents",
+    "opentelemetry",
 ]
 
 

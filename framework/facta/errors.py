@@ -12,7 +12,12 @@ FactaError                      root of everything facta raises
 ├── PersistenceError            storing or loading failed
 │   ├── NotFound                no aggregate with that type and id
 │   ├── ConcurrencyError        another writer changed the aggregate first
-│   └── AlreadyDelivered        a handler's success with an event was already recorded
+│   ├── AlreadyDelivered        a handler's success with an event was already recorded
+│   ├── InvalidViewQuery        a view query names an unindexed field or a wrong value
+│   └── RebuildRefused          a projection cannot be rebuilt (its events were pruned)
+├── DeliveryDeferred            a delivery must wait; retried soon, not a failed attempt
+│   ├── EventOutOfOrder         an event reached a projection before its predecessor
+│   └── ProjectionPaused        a projection is being rebuilt
 ├── EventHandlingError          one or more domain event handlers failed
 ├── IntegrationError            an integration event could not be sent or received
 │   ├── InvalidCloudEvent       the envelope is not a valid CloudEvent
@@ -38,9 +43,11 @@ __all__ = [
     "AlreadyDelivered",
     "ConcurrencyError",
     "ConfigurationError",
+    "DeliveryDeferred",
     "DomainError",
     "DuplicateHandler",
     "EventHandlingError",
+    "EventOutOfOrder",
     "EventStormError",
     "FactaError",
     "FieldError",
@@ -49,14 +56,17 @@ __all__ = [
     "IntegrationError",
     "InvalidCloudEvent",
     "InvalidEventData",
+    "InvalidViewQuery",
     "MessageValidationError",
     "MissingExtra",
     "NotFound",
     "OutsideOperation",
     "PermanentFailure",
     "PersistenceError",
+    "ProjectionPaused",
     "PublishFailed",
     "PublishRefused",
+    "RebuildRefused",
     "UnknownEventType",
 ]
 
@@ -201,6 +211,62 @@ class AlreadyDelivered(PersistenceError):
         super().__init__(
             f"{handler} already handled event {event_id}; this run's writes were discarded"
         )
+
+
+class InvalidViewQuery(PersistenceError):
+    """A view query names a field its view does not index, or a value that does not fit.
+
+    ``view_name`` is the view queried; ``reason`` says what to change.
+    """
+
+    def __init__(self, view_name: str, reason: str) -> None:
+        self.view_name = view_name
+        self.reason = reason
+        super().__init__(f"invalid query of view {view_name!r}: {reason}")
+
+
+class RebuildRefused(PersistenceError):
+    """A projection cannot be rebuilt; ``reason`` names the cause and what to do."""
+
+    def __init__(self, projection: str, reason: str) -> None:
+        self.projection = projection
+        self.reason = reason
+        super().__init__(f"cannot rebuild {projection}: {reason}")
+
+
+class DeliveryDeferred(FactaError):
+    """A delivery that must wait for something else first; not a failure of the handler.
+
+    The outbox retries it after ``RetryPolicy.first_delay`` without counting a failed
+    attempt, so waiting never dead-letters an event.
+    """
+
+
+class EventOutOfOrder(DeliveryDeferred):
+    """An event reached a projection before an earlier event of its aggregate was applied.
+
+    It is not an error of the projection: the delivery is retried through the outbox
+    after the earlier event (``waiting_for``) has been applied, so each aggregate's events
+    are applied in version order and none is skipped.
+    """
+
+    def __init__(self, projection: str, event_type: str, event_id: str, waiting_for: str) -> None:
+        self.projection = projection
+        self.event_type = event_type
+        self.event_id = event_id
+        self.waiting_for = waiting_for
+        super().__init__(
+            f"{projection} must apply event {waiting_for} of the same aggregate before "
+            f"{event_type} {event_id}; it is retried after that one"
+        )
+
+
+class ProjectionPaused(DeliveryDeferred):
+    """A projection is paused while it is rebuilt; its events wait and are applied after."""
+
+    def __init__(self, projection: str) -> None:
+        self.projection = projection
+        super().__init__(f"{projection} is paused for a rebuild; its events wait until it ends")
 
 
 @dataclass(frozen=True, slots=True)

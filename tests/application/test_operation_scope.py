@@ -255,6 +255,57 @@ async def test_scoped_services_are_closed_newest_first(app: Application, closed:
     assert closed.serials == [outer.serial, outer.session.serial]
 
 
+class Broken:
+    """A scoped service whose close fails, opened after the session it depends on."""
+
+    @injector.inject
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def aclose(self) -> None:
+        raise OSError(f"connection {self.session.serial} reset")
+
+
+class AlsoBroken(Broken):
+    """A second service whose close fails."""
+
+    async def aclose(self) -> None:
+        raise ValueError("cannot flush")
+
+
+async def test_every_scoped_service_is_closed_when_one_fails_to_close(
+    app: Application, closed: Closed
+) -> None:
+    app.container.binder.bind(Broken, scope=operation_scope)
+
+    with pytest.raises(OSError, match="reset"):
+        async with app.operation():
+            broken = app.get(Broken)
+
+    assert broken.session.is_closed
+    assert closed.serials == [broken.session.serial]
+
+
+async def test_every_failure_to_close_is_reported(
+    app: Application, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.container.binder.bind(Broken, scope=operation_scope)
+    app.container.binder.bind(AlsoBroken, scope=operation_scope)
+
+    with pytest.raises(ValueError, match="cannot flush") as raised:
+        async with app.operation():
+            app.get(Broken)
+            app.get(AlsoBroken)
+
+    (note,) = raised.value.__notes__
+    assert note.startswith("closing Broken also failed: OSError: connection")
+    logged = [record.getMessage() for record in caplog.records if record.name == "facta.operation"]
+    assert logged == [
+        "closing AlsoBroken failed when its operation ended",
+        "closing Broken failed when its operation ended",
+    ]
+
+
 async def test_a_manual_operation_shares_its_scoped_services(app: Application) -> None:
     async with app.operation():
         first = app.get(Session)

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pydantic
 import pytest
 
-from facta import DomainEvent
+from facta import AggregateRoot, ConfigurationError, DomainEvent
 from facta.domain import METADATA_FIELDS
 
 
@@ -148,6 +148,61 @@ def test_a_copy_made_by_with_metadata_serializes_its_metadata(shipped: ParcelShi
     restored = ParcelShipped.model_validate_json(stamped.model_dump_json())
 
     assert restored == stamped
+
+
+class TrackedParcelShipped(ParcelShipped):
+    _courier_note: str = pydantic.PrivateAttr(default="fragile")
+
+
+def test_a_copy_made_by_with_metadata_keeps_the_private_attributes() -> None:
+    event = TrackedParcelShipped(parcel_id="p-1", weight_grams=1)
+    event._courier_note = "leave at the door"
+
+    stamped = event.with_metadata(aggregate_id="a-1")
+
+    assert stamped._courier_note == "leave at the door"
+
+
+def test_an_event_recorded_by_an_aggregate_keeps_its_private_attributes() -> None:
+    class Parcel(AggregateRoot):
+        pass
+
+    recorded = Parcel(id="p-1").record(TrackedParcelShipped(parcel_id="p-1", weight_grams=1))
+
+    assert recorded._courier_note == "fragile"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        pytest.param({"weight_grams": 5}, "'weight_grams' is not a metadata field", id="payload"),
+        pytest.param({"colour": "red"}, "'colour' is not a metadata field", id="unknown"),
+        pytest.param({"aggregate_id": 7}, "for aggregate_id: it must be a str", id="id-int"),
+        pytest.param({"aggregate_version": -1}, "an int >= 0", id="negative-version"),
+        pytest.param({"aggregate_version": "2"}, "an int >= 0", id="version-str"),
+        pytest.param({"correlation_id": "not-a-uuid"}, "a UUID or None", id="correlation-str"),
+        pytest.param({"event_id": None}, "for event_id: it must be a UUID", id="event-id-none"),
+        pytest.param(
+            {"occurred_at": datetime(2024, 1, 1)}, "timezone-aware", id="naive-occurred-at"
+        ),
+    ],
+)
+def test_with_metadata_refuses_what_would_not_read_back(
+    shipped: ParcelShipped, metadata: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        shipped.with_metadata(**metadata)
+
+
+def test_with_metadata_keeps_occurred_at_in_utc_to_the_millisecond(
+    shipped: ParcelShipped,
+) -> None:
+    paris = timezone(timedelta(hours=1))
+
+    stamped = shipped.with_metadata(occurred_at=datetime(2024, 1, 1, 13, 0, 0, 123456, paris))
+
+    assert stamped.occurred_at == datetime(2024, 1, 1, 12, 0, 0, 123000, UTC)
+    assert ParcelShipped.model_validate_json(stamped.model_dump_json()) == stamped
 
 
 @pytest.mark.parametrize(

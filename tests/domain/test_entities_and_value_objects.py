@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from facta import Entity, ValueObject
+from facta import ConfigurationError, Entity, ValueObject
 
 
 class Seat(Entity):
@@ -49,6 +49,23 @@ def test_an_entity_stays_equal_to_itself_while_its_state_changes() -> None:
 
 def test_an_entity_is_not_equal_to_something_that_is_not_an_entity() -> None:
     assert Seat(id="s1", row=1) != "s1"
+
+
+def test_an_entitys_id_cannot_change_once_set() -> None:
+    seat = Seat(id="s1", row=1)
+
+    with pytest.raises(ConfigurationError, match="Seat 's1' cannot change \\(to 's2'\\)"):
+        seat.id = "s2"
+
+    assert seat.id == "s1"
+
+
+def test_assigning_an_entity_the_id_it_has_changes_nothing() -> None:
+    seat = Seat(id="s1", row=1)
+
+    seat.id = "s1"
+
+    assert seat == Seat(id="s1", row=2)
 
 
 def test_an_entity_refuses_an_assignment_its_types_forbid() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import timedelta
+from typing import cast
+from uuid import UUID
 
 import injector
 import pytest
@@ -23,6 +25,7 @@ from facta import (
 )
 from facta.integration import OutboxRelay
 from facta.persistence import (
+    DECODING,
     DeliverySettings,
     DeliveryStatus,
     EventFlow,
@@ -307,3 +310,65 @@ async def test_a_permanent_failure_is_dead_lettered_at_the_first_attempt(
     (dead,) = await app.outbox.deliveries(DeliveryStatus.DEAD)
     assert dead.attempts == 1 and "said no for good" in dead.last_error
     assert (await app.outbox.stats()).pending == 0
+
+
+async def rename_stored_event_type(backend: Backend, event_id: UUID, event_type: str) -> None:
+    """Make one stored event unreadable, as a renamed event class does."""
+    if backend.engine is not None:
+        from facta.persistence.sqlalchemy.schema import outbox
+
+        async with backend.engine.begin() as connection:
+            await connection.execute(
+                outbox.update().where(outbox.c.event_id == event_id).values(event_type=event_type)
+            )
+    else:
+        from facta.persistence.mongo import MongoPersistence
+
+        store = cast(MongoPersistence, backend.persistence()).store()
+        await store.outbox.update_one({"_id": event_id}, {"$set": {"event_type": event_type}})
+
+
+@pytest.fixture
+async def unreadable(database: Backend, effects: Effects) -> tuple[Application, UUID]:
+    """Two deposits waiting for a retry of their ledger; the first one cannot be read back."""
+    app = build(database, effects, Ledger)
+    await app.mediator.send(OpenAccount(account_id="ann", owner="ann"))
+    effects.failing.add("ledger")
+    await deposit(app)
+    await deposit(app)
+    first = next(iter(effects.seen.values()))
+    await rename_stored_event_type(database, first.event_id, "RenamedSinceDeposited")
+    return app, first.event_id
+
+
+async def test_listing_pending_events_leaves_out_an_unreadable_one_and_writes_nothing(
+    unreadable: tuple[Application, UUID], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, broken = unreadable
+
+    pending = await app.outbox.pending()
+
+    assert [type(event.event) for event in pending] == [MoneyDeposited]
+    assert pending[0].event.event_id != broken
+    assert (await app.outbox.stats()).pending == 2
+    assert await app.outbox.deliveries(DeliveryStatus.DEAD) == []
+    assert f"outbox event {broken} (RenamedSinceDeposited) cannot be read back" in caplog.text
+
+
+async def test_claiming_an_unreadable_event_dead_letters_it_visibly(
+    unreadable: tuple[Application, UUID],
+) -> None:
+    app, broken = unreadable
+
+    claimed = await app.outbox.claim(10, timedelta(seconds=30))
+
+    (other,) = claimed
+    assert other.event.event_id != broken
+    (dead,) = await app.outbox.deliveries(DeliveryStatus.DEAD)
+    assert (dead.event_id, dead.handler, dead.event_type) == (
+        broken,
+        DECODING,
+        "RenamedSinceDeposited",
+    )
+    assert "RenamedSinceDeposited" in dead.last_error
+    assert (await app.outbox.stats()).pending == 1

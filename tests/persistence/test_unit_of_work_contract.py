@@ -196,6 +196,36 @@ async def test_removing_an_aggregate_that_was_not_loaded_is_refused(bank: Applic
             bank.get(UnitOfWork).repository(Account).remove(Account(id="x", owner="x"))
 
 
+async def test_changing_a_loaded_aggregates_id_is_refused_and_overwrites_nothing(
+    bank: Application,
+) -> None:
+    await open_accounts(bank, "ann", "bob")
+    async with bank.operation():
+        uow = bank.get(UnitOfWork)
+        ann = await uow.repository(Account).get("ann")
+        with pytest.raises(ConfigurationError, match="identity is immutable"):
+            ann.id = "bob"
+        ann.deposit(10)
+        await uow.commit()
+
+    assert (await balance(bank, "ann"), await balance(bank, "bob")) == (10, 0)
+
+
+async def test_an_id_changed_around_validation_fails_the_commit_and_writes_nothing(
+    bank: Application,
+) -> None:
+    await open_accounts(bank, "ann", "bob")
+    async with bank.operation():
+        uow = bank.get(UnitOfWork)
+        ann = await uow.repository(Account).get("ann")
+        ann.deposit(10)
+        ann.__dict__["id"] = "bob"  # what no validated assignment can do
+        with pytest.raises(ConfigurationError, match="cannot change; nothing was committed"):
+            await uow.commit()
+
+    assert (await balance(bank, "ann"), await balance(bank, "bob")) == (0, 0)
+
+
 async def test_an_unchanged_aggregate_is_not_written(bank: Application) -> None:
     await open_accounts(bank, "ann")
     async with bank.operation():

@@ -11,6 +11,7 @@ from facta.application.handlers import (
     handled_message_type,
     handler_name,
 )
+from facta.application.instrumentation import HttpExchange, Instrumentation
 from facta.application.integration import (
     Envelope,
     EventContract,
@@ -44,6 +45,8 @@ __all__ = [
     "EventContract",
     "EventUpcaster",
     "HandlerRegistry",
+    "HttpExchange",
+    "Instrumentation",
     "IntegrationEvent",
     "IntegrationEventHandler",
     "LoggingBehavior",

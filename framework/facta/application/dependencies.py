@@ -71,6 +71,23 @@ class Constructor(Generic[T]):
             )
         return self.cls(**{name: resolve() for name, resolve in resolvers})
 
+    def create_with(self, *instances: object) -> T:
+        """A new instance, each parameter whose type one of ``instances`` has taking that
+        instance (a projection run inline gets the committing unit of work), the others
+        from the container."""
+        values: dict[str, Any] = {}
+        for name, interface in self.dependencies:
+            given = next(
+                (
+                    instance
+                    for instance in instances
+                    if isinstance(interface, type) and isinstance(instance, interface)
+                ),
+                None,
+            )
+            values[name] = given if given is not None else self.container.get(interface)
+        return self.cls(**values)
+
 
 def _resolver(container: injector.Injector, interface: Any) -> Callable[[], Any]:
     """What ``container.get(interface)`` does, with the binding look-ups done once."""

@@ -11,11 +11,13 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import injector
 
 from facta.application.dependencies import Constructor
+from facta.application.instrumentation import Instrumentation
+from facta.application.integration import Envelope, IntegrationEvent, IntegrationEventHandler
 from facta.application.messages import Command, Query
 from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
@@ -28,6 +30,7 @@ __all__ = ["DispatchReport", "Mediator"]
 R = TypeVar("R")
 
 _log = logging.getLogger("facta.mediator")
+_NO_INSTRUMENTATION = Instrumentation()  # stateless: every hook does nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,10 @@ class Mediator:
         registry: HandlerRegistry,
         scope: OperationScope,
         pipelines: Pipelines,
+        instrumentation: Instrumentation | None = None,
     ) -> None:
         self._container = container
+        self._instrumentation = instrumentation
         self._registry = registry
         self._scope = scope
         self._pipelines = pipelines
@@ -75,6 +80,11 @@ class Mediator:
     def registry(self) -> HandlerRegistry:
         """The handlers this mediator routes to."""
         return self._registry
+
+    @property
+    def instrumentation(self) -> Instrumentation:
+        """The application's telemetry hooks (ones that do nothing when none was given)."""
+        return self._instrumentation or _NO_INSTRUMENTATION
 
     async def send(self, command: Command[R]) -> R:
         """Have the one handler of ``command`` carry it out, and return its result."""
@@ -101,6 +111,14 @@ class Mediator:
         ERROR and returned, for callers that record them. ``durable`` is for events from
         the outbox: each handler's success is then recorded with its writes.
         """
+        if self._instrumentation is None:
+            return await self._dispatch(event, only, durable)
+        with self._instrumentation.dispatching(event):
+            return await self._dispatch(event, only, durable)
+
+    async def _dispatch(
+        self, event: DomainEvent, only: Collection[str] | None, durable: bool
+    ) -> DispatchReport:
         parent = self._scope.context
         correlation_id = event.correlation_id or (
             parent.correlation_id if parent is not None else event.event_id
@@ -149,6 +167,43 @@ class Mediator:
             finally:
                 await self._scope.exit(token)
         return DispatchReport(event, tuple(succeeded), tuple(failures))
+
+    async def handle_integration_event(
+        self,
+        handler_type: type[IntegrationEventHandler[Any]],
+        data: IntegrationEvent,
+        envelope: Envelope,
+        *,
+        inbox_key: UUID,
+    ) -> None:
+        """Run one integration event handler on ``data``, in its own operation, through the
+        integration event pipeline (``MessageKind.INTEGRATION_EVENT``).
+
+        The transaction behavior commits the handler's writes with its inbox receipt
+        (``inbox_key``, derived from the CloudEvent's ``source`` and ``id``): a second run
+        for the same event raises ``AlreadyDelivered`` and commits nothing.
+        """
+        factory = self._factory(handler_type)
+        correlation_id = _uuid(envelope.correlation_id) or inbox_key
+        context = OperationContext(
+            message=data,
+            message_id=inbox_key,
+            correlation_id=correlation_id,
+            causation_id=None,
+            chain=(envelope.type,),
+            handler=factory.name,
+            durable=True,
+        )
+        token = self._scope.enter(context)
+        try:
+            handler = factory.create()
+
+            def call() -> Any:
+                return handler.handle(data, envelope)
+
+            await run_pipeline(self._pipelines.integration_events, data, context, call)
+        finally:
+            await self._scope.exit(token)
 
     def handler_names(self, event_type: type[DomainEvent]) -> tuple[str, ...]:
         """The names of every handler ``dispatch`` runs for an event type."""
@@ -199,6 +254,15 @@ class Mediator:
         if factory is None:
             factory = self._factories[handler_type] = Constructor.of(handler_type, self._container)
         return factory
+
+
+def _uuid(value: str | None) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _terminal(handler: Any, message: object) -> Any:

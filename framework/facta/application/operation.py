@@ -9,6 +9,7 @@ other's operations and two applications in one process never share one.
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
@@ -21,6 +22,8 @@ from facta.errors import OutsideOperation
 __all__ = ["AsyncClosable", "OperationContext", "OperationScope", "operation_scope"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("facta.operation")
 
 
 class OperationContext(NamedTuple):
@@ -105,16 +108,46 @@ class OperationScope(injector.Scope):
         return self._current.set(_Operation(context))
 
     async def exit(self, token: Token[_Operation | None]) -> None:
-        """End the operation started by ``enter``, closing what it created, newest first."""
+        """End the operation started by ``enter``, closing what it created, newest first.
+
+        Every service is closed even when one of them fails to: each failure is logged,
+        and the first is raised with the others noted on it (``__notes__``), so a failing
+        service never leaves another's connection open.
+        """
         operation = self._current.get()
+        failures: list[tuple[object, BaseException]] = []
         try:
             if operation is not None:
                 for instance in reversed(operation.instances):
                     close = getattr(instance, "aclose", None)
-                    if close is not None:
+                    if close is None:
+                        continue
+                    try:
                         await close()
+                    except BaseException as error:  # close the others, then report it
+                        failures.append((instance, error))
         finally:
             self._current.reset(token)
+        if failures:
+            raise _closing_failed(failures)
+
+
+def _closing_failed(failures: list[tuple[object, BaseException]]) -> BaseException:
+    """The error to raise for services that failed to close: the first (a cancellation or
+    interrupt first of all), with each failure logged and the others noted on it."""
+    failures.sort(key=lambda failure: isinstance(failure[1], Exception))
+    for service, error in failures:
+        _log.error(
+            "closing %s failed when its operation ended",
+            type(service).__qualname__,
+            exc_info=error,
+        )
+    first = failures[0][1]
+    for service, other in failures[1:]:
+        first.add_note(
+            f"closing {type(service).__qualname__} also failed: {type(other).__name__}: {other}"
+        )
+    return first
 
 
 operation_scope = injector.ScopeDecorator(OperationScope)

@@ -28,7 +28,9 @@ from facta.application.integration import (
     Upcaster,
     type_version,
 )
+from facta.application.projections import Lifecycle, Projection, ProjectionInfo, projection_info
 from facta.application.upcasting import EventUpcaster
+from facta.application.views import View
 from facta.domain import DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, DuplicateHandler, HandlerNotFound
 
@@ -41,11 +43,12 @@ _DISCOVERED = (
     IntegrationEventHandler,
     EventContract,
     Upcaster,
+    Projection,
     EventUpcaster,
 )
 
 AnyHandler = type[CommandHandler[Any, Any]] | type[QueryHandler[Any, Any]]
-EventHandlerType = type[DomainEventHandler[Any]]
+EventHandlerType = type[DomainEventHandler[Any]] | type[Projection]
 ContractType = type[EventContract[Any, Any]]
 
 
@@ -62,13 +65,21 @@ class HandlerRegistry:
         self._contracts: dict[type[DomainEvent], list[ContractType]] = {}
         self._resolved_contracts: dict[type[DomainEvent], tuple[ContractType, ...]] = {}
         self._upcasters: dict[str, type[Upcaster]] = {}
+        self._projections: dict[str, ProjectionInfo] = {}
+        self._view_owners: dict[type[View], str] = {}
+        self._inline: dict[type[DomainEvent], list[type[Projection]]] = {}
+        self._resolved_inline: dict[type[DomainEvent], tuple[type[Projection], ...]] = {}
         self._event_upcasters: dict[tuple[str, int], type[EventUpcaster]] = {}
         self._aggregates: dict[str, type[EventSourcedAggregate]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
-        """Register a handler, contract or upcaster class; again, it changes nothing."""
+        """Register a handler, projection, contract or upcaster class, or an event-sourced
+        aggregate; again, it changes nothing."""
+        if issubclass(handler_type, Projection):
+            self._add_projection(handler_type)
+            return
         if issubclass(handler_type, EventUpcaster | EventSourcedAggregate):
             self._add_event_sourcing(handler_type)
             return
@@ -97,6 +108,61 @@ class HandlerRegistry:
         if handler_type not in handlers:
             handlers.append(handler_type)
             self.generation += 1
+
+    def _add_projection(self, projection: type[Projection]) -> None:
+        info = projection_info(projection)
+        if self._projections.get(info.name) is info:
+            return
+        for view in info.views:
+            owner = self._view_owners.setdefault(view, info.name)
+            if owner != info.name:
+                raise ConfigurationError(
+                    f"{view.__qualname__} is kept by two projections, {owner} and "
+                    f"{info.name}: a view has one projection, so that it can be rebuilt"
+                )
+        self._projections[info.name] = info
+        for event_type, _ in info.methods:
+            if event_type is not DomainEvent:
+                self.add_event_type(event_type)
+            if info.lifecycle is Lifecycle.INLINE:
+                self._inline.setdefault(event_type, []).append(projection)
+                self._resolved_inline.clear()
+            else:
+                self._event_handlers.setdefault(event_type, []).append(projection)
+                self._resolved.clear()
+        self.generation += 1
+
+    @property
+    def projections(self) -> tuple[ProjectionInfo, ...]:
+        """Every projection of the application, in registration order."""
+        return tuple(self._projections.values())
+
+    def projection(self, name: str) -> ProjectionInfo | None:
+        """A projection by its handler name or its class name, or None."""
+        found = self._projections.get(name)
+        if found is not None:
+            return found
+        matches = [info for info in self._projections.values() if info.short_name == name]
+        if len(matches) > 1:
+            raise ConfigurationError(
+                f"{len(matches)} projections are named {name!r}: give the full name "
+                f"({', '.join(info.name for info in matches)})"
+            )
+        return matches[0] if matches else None
+
+    def inline_projections(self, event_type: type[DomainEvent]) -> tuple[type[Projection], ...]:
+        """The inline projections that apply an event type, in registration order."""
+        try:
+            return self._resolved_inline[event_type]
+        except KeyError:
+            pass
+        found: list[type[Projection]] = []
+        for klass in event_type.__mro__:
+            for projection in self._inline.get(klass, ()):
+                if projection not in found:
+                    found.append(projection)
+        resolved = self._resolved_inline[event_type] = tuple(found)
+        return resolved
 
     def _add_integration_handler(self, handler_type: type[IntegrationEventHandler[Any]]) -> None:
         (contract,) = declared_types(handler_type)[:1]

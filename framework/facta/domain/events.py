@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from facta.errors import ConfigurationError
 
 __all__ = ["METADATA_FIELDS", "DomainEvent", "utc_now"]
 
@@ -35,6 +38,36 @@ METADATA_FIELDS = frozenset(
 """The fields every event carries that the framework fills in; the rest is its payload."""
 
 _METADATA_EXCLUDE = set(METADATA_FIELDS)
+
+
+def _is_uuid_or_none(value: object) -> bool:
+    return value is None or isinstance(value, UUID)
+
+
+def _is_str_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+_METADATA_CHECKS: dict[str, Callable[[object], bool]] = {
+    "event_id": lambda value: isinstance(value, UUID),
+    "occurred_at": lambda value: isinstance(value, datetime) and value.utcoffset() is not None,
+    "aggregate_id": lambda value: isinstance(value, str),
+    "aggregate_version": lambda value: (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    ),
+    "correlation_id": _is_uuid_or_none,
+    "causation_id": _is_uuid_or_none,
+    "traceparent": _is_str_or_none,
+}
+_METADATA_TYPES = {
+    "event_id": "a UUID",
+    "occurred_at": "a timezone-aware datetime",
+    "aggregate_id": "a str",
+    "aggregate_version": "an int >= 0",
+    "correlation_id": "a UUID or None",
+    "causation_id": "a UUID or None",
+    "traceparent": "a str or None",
+}
 
 
 class DomainEvent(BaseModel):
@@ -81,16 +114,32 @@ class DomainEvent(BaseModel):
     def with_metadata(self, **metadata: Any) -> Self:
         """A copy of this event with metadata fields (ids, version) filled in.
 
-        facta calls it when an event is recorded and committed. The values are not
-        validated again: pass only metadata fields, with their declared types.
+        facta calls it when an event is recorded and committed. Only the metadata fields
+        may be given, each with its declared type (``ConfigurationError`` otherwise), so
+        the copy reads back as it was written; the event's private attributes are kept.
         """
+        for name, value in metadata.items():
+            check = _METADATA_CHECKS.get(name)
+            if check is None:
+                raise ConfigurationError(
+                    f"{name!r} is not a metadata field of {type(self).__name__}: "
+                    f"with_metadata() sets only {', '.join(sorted(METADATA_FIELDS))}"
+                )
+            if not check(value):
+                raise ConfigurationError(
+                    f"{type(self).__name__}.with_metadata() got {type(value).__name__} "
+                    f"{value!r:.80} for {name}: it must be {_METADATA_TYPES[name]}"
+                )
+        if "occurred_at" in metadata:
+            metadata["occurred_at"] = self._in_utc(metadata["occurred_at"])
         clone = object.__new__(type(self))
         object.__setattr__(clone, "__dict__", {**self.__dict__, **metadata})
         object.__setattr__(
             clone, "__pydantic_fields_set__", self.__pydantic_fields_set__ | metadata.keys()
         )
         object.__setattr__(clone, "__pydantic_extra__", None)
-        object.__setattr__(clone, "__pydantic_private__", None)
+        private = self.__pydantic_private__
+        object.__setattr__(clone, "__pydantic_private__", None if private is None else {**private})
         return clone
 
     def payload(self) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
+
+from facta.errors import ConfigurationError
 
 __all__ = ["Entity", "ValueObject"]
 
@@ -22,11 +26,23 @@ class Entity(BaseModel):
 
     Two entities are equal when they have the same type and ``id``, whatever their state.
     Assignments are validated, so an entity cannot be put into a state its types forbid.
+    The ``id`` is set once, when the entity is created: assigning another one raises
+    ``ConfigurationError``, since a changed identity would make a unit of work write one
+    entity's state over another's.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     id: str
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "id" and value != self.__dict__.get("id", value):
+            raise ConfigurationError(
+                f"the id of {type(self).__name__} {self.__dict__['id']!r} cannot change "
+                f"(to {value!r}): an entity's identity is immutable; create a new "
+                f"{type(self).__name__} with the new id instead"
+            )
+        super().__setattr__(name, value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Entity):

@@ -5,6 +5,17 @@ Hosting may use every other layer; web hosting (FastAPI) comes with the ``web`` 
 
 from facta.hosting.application import Application
 from facta.hosting.builder import ApplicationBuilder
+from facta.hosting.health import CheckResult, HealthReport, Readiness
+from facta.hosting.logs import LOG_FORMAT, LogContext
 from facta.hosting.services import BackgroundService
 
-__all__ = ["Application", "ApplicationBuilder", "BackgroundService"]
+__all__ = [
+    "LOG_FORMAT",
+    "Application",
+    "ApplicationBuilder",
+    "BackgroundService",
+    "CheckResult",
+    "HealthReport",
+    "LogContext",
+    "Readiness",
+]

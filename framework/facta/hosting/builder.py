@@ -20,7 +20,9 @@ from facta.application import (
     ValidationBehavior,
 )
 from facta.application.dependencies import Constructor, FactoryProvider
-from facta.errors import OutsideOperation
+from facta.application.instrumentation import Instrumentation
+from facta.application.projections import Lifecycle
+from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
 from facta.integration.publishers import Publisher
@@ -32,6 +34,8 @@ from facta.persistence import (
     Outbox,
     TransactionBehavior,
 )
+from facta.persistence.projection_order import ProjectionOrderBehavior
+from facta.persistence.projection_store import ProjectionStore
 
 __all__ = ["ApplicationBuilder"]
 
@@ -50,9 +54,12 @@ class ApplicationBuilder:
 
     - commands: logging, validation, *your behaviors*, transaction;
     - queries: logging, validation, *your behaviors*;
-    - events: logging, *your behaviors*, transaction.
+    - events: logging, *your behaviors*, transaction;
+    - integration events (CloudEvents from other services): logging, validation, *your
+      behaviors*, transaction (which commits the handler's inbox receipt with its writes).
 
-    Your behaviors run in the order you add them.
+    Your behaviors run in the order you add them; an ``instrument``-ed application's
+    telemetry behavior runs outside all of them.
     """
 
     def __init__(self) -> None:
@@ -66,6 +73,7 @@ class ApplicationBuilder:
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
         self._dataschema_base: str | None = None
+        self._instrumentation: Instrumentation | None = None
 
     def scan(self, *packages: str | ModuleType) -> Self:
         """Discover the handlers and domain events of these packages (and their modules)."""
@@ -132,6 +140,16 @@ class ApplicationBuilder:
         self._dataschema_base = dataschema_base
         return self
 
+    def instrument(self, instrumentation: Instrumentation) -> Self:
+        """Observe the application with ``instrumentation`` (spans, metrics), e.g.
+        ``facta.observability.OpenTelemetry()``; one instance per application.
+
+        Its behavior runs outermost in every pipeline; if it provides services (a monitor
+        of the outbox, say) they start first and stop last.
+        """
+        self._instrumentation = instrumentation
+        return self
+
     def delivery(self, settings: DeliverySettings) -> Self:
         """How committed events reach their handlers: grace period, retries, relay batches."""
         self._delivery = settings
@@ -163,7 +181,14 @@ class ApplicationBuilder:
             [configure, self._persistence, *self._modules], auto_bind=True
         )
         scope = container.get(OperationScope)
-        mediator = Mediator(container, registry, scope, self._pipelines(container, scope))
+        instrumentation = self._instrumentation
+        mediator = Mediator(
+            container,
+            registry,
+            scope,
+            self._pipelines(container, scope, registry),
+            instrumentation,
+        )
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
@@ -178,6 +203,8 @@ class ApplicationBuilder:
             scope=injector.SingletonScope,
         )
         services: list[BackgroundService] = []
+        if isinstance(instrumentation, ProvidesServices):
+            services.extend(instrumentation.services(container))
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
@@ -196,10 +223,15 @@ class ApplicationBuilder:
         application.use_services(services)
         return application
 
-    def _pipelines(self, container: injector.Injector, scope: OperationScope) -> Pipelines:
+    def _pipelines(
+        self, container: injector.Injector, scope: OperationScope, registry: HandlerRegistry
+    ) -> Pipelines:
         logging_behavior = LoggingBehavior()
         validation = ValidationBehavior()
         transaction = TransactionBehavior(scope)
+        ordering: tuple[PipelineBehavior, ...] = ()
+        if any(info.lifecycle is Lifecycle.ASYNC for info in registry.projections):
+            ordering = (ProjectionOrderBehavior(registry, _projection_store(container)),)
         custom: dict[MessageKind, list[PipelineBehavior]] = {kind: [] for kind in MessageKind}
         for spec, kinds in self._behaviors:
             behavior = (
@@ -209,16 +241,52 @@ class ApplicationBuilder:
             )
             for kind in kinds:
                 custom[kind].append(behavior)
+        observe = self._observing
         return Pipelines(
             commands=(
+                *observe(MessageKind.COMMAND),
                 logging_behavior,
                 validation,
                 *custom[MessageKind.COMMAND],
                 transaction,
             ),
-            queries=(logging_behavior, validation, *custom[MessageKind.QUERY]),
-            events=(logging_behavior, *custom[MessageKind.EVENT], transaction),
+            queries=(
+                *observe(MessageKind.QUERY),
+                logging_behavior,
+                validation,
+                *custom[MessageKind.QUERY],
+            ),
+            events=(
+                *observe(MessageKind.EVENT),
+                logging_behavior,
+                *custom[MessageKind.EVENT],
+                *ordering,
+                transaction,
+            ),
+            integration_events=(
+                *observe(MessageKind.INTEGRATION_EVENT),
+                logging_behavior,
+                validation,
+                *custom[MessageKind.INTEGRATION_EVENT],
+                transaction,
+            ),
         )
+
+    def _observing(self, kind: MessageKind) -> tuple[PipelineBehavior, ...]:
+        behavior = None if self._instrumentation is None else self._instrumentation.behavior(kind)
+        return () if behavior is None else (behavior,)
+
+
+def _projection_store(container: injector.Injector) -> ProjectionStore:
+    binding = container.binder._bindings.get(ProjectionStore)
+    if binding is None:
+        raise ConfigurationError(
+            "the application has asynchronous projections, but its persistence back-end "
+            "binds no ProjectionStore: use the in-memory, SQLAlchemy or MongoDB back-end, "
+            "or bind one in your persistence module"
+        )
+    store: ProjectionStore = container.get(ProjectionStore)  # type: ignore[type-abstract]
+    return store
 
 
 def _no_context(container: injector.Injector) -> OperationContext:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facta.application import DomainEventHandler, HandlerRegistry
+from facta.application import DomainEventHandler, HandlerRegistry, Mediator
 from facta.domain import DomainEvent
 from facta.integration.cloudevents import build_cloudevent
 from facta.integration.publishers import Publisher
@@ -36,11 +36,16 @@ class CloudEventBridge(DomainEventHandler[DomainEvent]):
     """Publishes every domain event that has a contract, as versioned CloudEvents."""
 
     def __init__(
-        self, registry: HandlerRegistry, publisher: Publisher, settings: CloudEventSettings
+        self,
+        registry: HandlerRegistry,
+        publisher: Publisher,
+        settings: CloudEventSettings,
+        mediator: Mediator,
     ) -> None:
         self._registry = registry
         self._publisher = publisher
         self._settings = settings
+        self._instrumentation = mediator.instrumentation
 
     @classmethod
     def applies_to(cls, event_type: type[DomainEvent], registry: HandlerRegistry) -> bool:
@@ -55,4 +60,5 @@ class CloudEventBridge(DomainEventHandler[DomainEvent]):
             dataschema = self._settings.dataschema(data.cloudevent_type)
             events.append(build_cloudevent(contract.source, data, event, dataschema))
         if events:
-            await self._publisher.publish(events)
+            with self._instrumentation.publishing(events, self._publisher) as traced:
+                await self._publisher.publish(traced)

@@ -90,6 +90,14 @@ class CircuitBreaker:
             await stop()
 
     @property
+    def state(self) -> str:
+        """``"closed"`` (publishing), ``"open"`` (refusing at once) or ``"half-open"``
+        (the pause is over: the next publish is the trial)."""
+        if self._opened_at is None:
+            return "closed"
+        return "open" if self.is_open else "half-open"
+
+    @property
     def is_open(self) -> bool:
         """True while publishes are refused without calling the publisher."""
         return self._opened_at is not None and self._clock() - self._opened_at < self._reset_after

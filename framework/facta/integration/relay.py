@@ -96,7 +96,8 @@ class OutboxRelay:
         missing = [handler for handler in handlers if handler not in pending.settled]
         if not missing:
             return True
-        report = await self._mediator.dispatch(event, only=missing, durable=True)
+        with self._mediator.instrumentation.delivering(event, missing):
+            report = await self._mediator.dispatch(event, only=missing, durable=True)
         if report.ok:
             return True
         await self._outbox.record_failures(event, handlers, report.failures, self._settings.retry)

@@ -20,11 +20,15 @@ from facta.persistence.in_memory import (
     InMemoryUnitOfWork,
 )
 from facta.persistence.outbox import (
+    DECODING,
+    Delivery,
     DeliveryRecord,
     DeliverySettings,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
     OutboxEntry,
+    OutboxRow,
     OutboxStats,
     PendingEvent,
     Receipt,
@@ -32,7 +36,9 @@ from facta.persistence.outbox import (
     describe_error,
     is_exhausted,
     next_attempt,
+    settle_failures,
 )
+from facta.persistence.projection_store import ProjectionState, ProjectionStore
 from facta.persistence.transaction import TransactionBehavior
 from facta.persistence.unit_of_work import (
     Change,
@@ -42,14 +48,18 @@ from facta.persistence.unit_of_work import (
     StoredState,
     UnitOfWork,
 )
+from facta.persistence.view_store import ViewStore
 
 __all__ = [
+    "DECODING",
     "Change",
     "ChangeKind",
     "Commit",
+    "Delivery",
     "DeliveryRecord",
     "DeliverySettings",
     "DeliveryStatus",
+    "DeliveryUpdate",
     "EventFlow",
     "EventStore",
     "InMemoryOutbox",
@@ -59,8 +69,11 @@ __all__ = [
     "LoadedStream",
     "Outbox",
     "OutboxEntry",
+    "OutboxRow",
     "OutboxStats",
     "PendingEvent",
+    "ProjectionState",
+    "ProjectionStore",
     "Receipt",
     "RecordedEvent",
     "Repository",
@@ -71,7 +84,9 @@ __all__ = [
     "StreamAppend",
     "TransactionBehavior",
     "UnitOfWork",
+    "ViewStore",
     "describe_error",
     "is_exhausted",
     "next_attempt",
+    "settle_failures",
 ]

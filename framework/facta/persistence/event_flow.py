@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 from uuid import UUID
 
 from facta.application import HandlerRegistry, Mediator, OperationScope
+from facta.application.dependencies import Constructor
+from facta.application.projections import Projection
 from facta.application.tracing import current_traceparent
 from facta.domain import DomainEvent, utc_now
 from facta.errors import EventStormError
@@ -46,6 +50,13 @@ class EventFlow:
         self._outbox = outbox
         self._settings = settings
         self._max_event_depth = max_event_depth
+        self._inline: dict[type[Projection], Constructor[Projection]] = {}
+
+    def committing(
+        self, unit_of_work: object, aggregates: int, events: int
+    ) -> AbstractContextManager[object]:
+        """The instrumentation hook around one unit of work's write (a no-op by default)."""
+        return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
 
     @property
     def registry(self) -> HandlerRegistry:
@@ -87,6 +98,23 @@ class EventFlow:
                 OutboxEntry(event, not registry.event_handlers(event_type), available_at)
             )
         return entries
+
+    async def apply_inline(self, unit_of_work: object, entries: Sequence[OutboxEntry]) -> None:
+        """Run the inline projections of each event, in order, in ``unit_of_work``.
+
+        Their view writes are staged in that unit of work, so they commit with the
+        aggregates and the events, or not at all: a projection that raises fails the
+        commit.
+        """
+        registry = self._registry
+        for entry in entries:
+            event = entry.event
+            for projection in registry.inline_projections(type(event)):
+                constructor = self._inline.get(projection)
+                if constructor is None:
+                    container: Any = self._scope.injector
+                    constructor = self._inline[projection] = Constructor.of(projection, container)
+                await constructor.create_with(unit_of_work).handle(event)
 
     async def dispatch(self, entries: Sequence[OutboxEntry]) -> None:
         """Run the handlers of each committed event, in order, and record the outcome.

@@ -9,8 +9,8 @@ in the docs and for prototyping.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -18,43 +18,36 @@ import injector
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
+from facta.application.views import View, ViewQuery, index_kind, normalized_value
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
-from facta.errors import AlreadyDelivered, ConcurrencyError, HandlerFailure, PersistenceError
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.event_store import EventStore, LoadedStream
 from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
+from facta.persistence.in_memory_projections import InMemoryProjectionStore
 from facta.persistence.outbox import (
+    Delivery,
     DeliveryRecord,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    PendingEvent,
-    RetryPolicy,
-    describe_error,
-    is_exhausted,
-    next_attempt,
 )
+from facta.persistence.projection_store import ProjectionStore, PruneRecord
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
+from facta.persistence.view_store import StoredView
 
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 
 
 @dataclass(slots=True)
-class _OutboxRow:
+class _Row:
     position: int
     event: DomainEvent
     available_at: datetime
     delivered_at: datetime | None = None
     locked_until: datetime | None = None
-
-
-@dataclass(slots=True)
-class _Delivery:
-    status: DeliveryStatus
-    attempts: int = 0
-    last_error: str = ""
-    next_attempt_at: datetime | None = None
-    updated_at: datetime = field(default_factory=utc_now)
 
 
 class InMemoryStore:
@@ -66,10 +59,13 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], StoredState] = {}
-        self._outbox: dict[UUID, _OutboxRow] = {}
-        self._undelivered: dict[UUID, _OutboxRow] = {}
-        self._deliveries: dict[UUID, dict[str, _Delivery]] = {}
+        self._outbox: dict[UUID, _Row] = {}
+        self._undelivered: dict[UUID, _Row] = {}
+        self._deliveries: dict[UUID, dict[str, Delivery]] = {}
         self._positions = itertools.count(1)
+        self._views: dict[str, dict[str, StoredView]] = {}
+        self._projection_states: dict[str, str] = {}
+        self._pruned: PruneRecord | None = None
         self.streams = InMemoryStreams()
         """The streams of event-sourced aggregates, and their snapshots."""
 
@@ -81,6 +77,14 @@ class InMemoryStore:
     def state(self, aggregate_type: str, aggregate_id: str) -> StoredState | None:
         """The stored state of one aggregate, or None."""
         return self._states.get((aggregate_type, aggregate_id))
+
+    def view(self, view_name: str, view_id: str) -> StoredView | None:
+        """One stored view (its JSON document and version), or None."""
+        return self._views.get(view_name, {}).get(view_id)
+
+    def view_ids(self, view_name: str) -> list[str]:
+        """The ids of every stored view of one view type's ``view_name``."""
+        return list(self._views.get(view_name, {}))
 
     def ids(self, aggregate_type: str) -> list[str]:
         """The ids of every stored aggregate of a type."""
@@ -107,6 +111,13 @@ class InMemoryStore:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
             if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
                 raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
+        for write in commit.views:
+            view = self._views.get(write.view_type.view_name, {}).get(write.view_id)
+            actual = 0 if view is None else view.version
+            if write.expected_version != -1 and actual != write.expected_version:
+                raise ConcurrencyError(
+                    write.view_type.view_name, write.view_id, write.expected_version, actual
+                )
         for change in changes:
             key = (change.aggregate_type, change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -116,7 +127,7 @@ class InMemoryStore:
         self.streams.append(appended)
         now = utc_now()
         for entry in commit.entries:
-            row = _OutboxRow(next(self._positions), entry.event, entry.available_at)
+            row = _Row(next(self._positions), entry.event, entry.available_at)
             self._outbox[entry.event.event_id] = row
             if entry.delivered:
                 row.delivered_at = now
@@ -124,9 +135,15 @@ class InMemoryStore:
                 self._undelivered[entry.event.event_id] = row
         if receipt is not None:
             handlers = self._deliveries.setdefault(receipt.event_id, {})
-            handlers[receipt.handler] = _Delivery(DeliveryStatus.DONE, updated_at=now)
+            handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
+        for write in commit.views:
+            views = self._views.setdefault(write.view_type.view_name, {})
+            if write.kind == "delete":
+                views.pop(write.view_id, None)
+            else:
+                views[write.view_id] = StoredView(write.document, write.new_version)
 
-    def deliver(self, row: _OutboxRow, now: datetime) -> None:
+    def deliver(self, row: _Row, now: datetime) -> None:
         """Mark one outbox row delivered."""
         row.delivered_at, row.locked_until = now, None
         self._undelivered.pop(row.event.event_id, None)
@@ -138,16 +155,16 @@ class InMemoryOutbox(Outbox):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
-        claimed: list[PendingEvent] = []
+        claimed: list[OutboxRow] = []
         for row in self._store._undelivered.values():
             if len(claimed) >= limit:
                 break
             if row.available_at > now or (row.locked_until is not None and row.locked_until > now):
                 continue
             row.locked_until = now + lease
-            claimed.append(self._pending(row))
+            claimed.append(self._stored(row))
         return claimed
 
     async def complete(self, event_ids: Sequence[UUID]) -> None:
@@ -157,46 +174,27 @@ class InMemoryOutbox(Outbox):
             if row is not None:
                 self._store.deliver(row, now)
 
-    async def record_failures(
-        self,
-        event: DomainEvent,
-        handlers: Sequence[str],
-        failures: Sequence[HandlerFailure],
-        policy: RetryPolicy,
+    async def update_deliveries(
+        self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
     ) -> None:
-        now = utc_now()
-        deliveries = self._store._deliveries.setdefault(event.event_id, {})
-        for failure in failures:
-            delivery = deliveries.setdefault(failure.handler, _Delivery(DeliveryStatus.FAILED))
-            if delivery.status is not DeliveryStatus.FAILED:
-                continue  # done or dead already: a late duplicate changes nothing
-            delivery.attempts += 1
-            delivery.last_error = describe_error(failure.error)
-            delivery.updated_at = now
-            if is_exhausted(failure.error, delivery.attempts, policy):
-                delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-            else:
-                delivery.next_attempt_at = now + policy.delay(delivery.attempts)
-        row = self._store._outbox.get(event.event_id)
+        deliveries = self._store._deliveries.setdefault(event_id, {})
+        update = decide(dict(deliveries))
+        deliveries.update(update.deliveries)
+        row = self._store._outbox.get(event_id)
         if row is None:
             return
-        due = next_attempt(
-            handlers,
-            {name: (d.status, d.next_attempt_at) for name, d in deliveries.items()},
-            now,
-        )
-        if due is None:
-            self._store.deliver(row, now)
+        if update.due is None:
+            self._store.deliver(row, update.at)
         else:
-            row.available_at, row.locked_until = due, None
+            row.available_at, row.locked_until = update.due, None
 
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:
         delivery = self._store._deliveries.get(event_id, {}).get(handler)
         return delivery is not None and delivery.status is DeliveryStatus.DONE
 
-    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         rows = list(self._store._undelivered.values())[:limit]
-        return [self._pending(row) for row in rows]
+        return [self._stored(row) for row in rows]
 
     async def deliveries(
         self, status: DeliveryStatus | None = None, limit: int = 100
@@ -254,6 +252,9 @@ class InMemoryOutbox(Outbox):
         for event_id in doomed:
             del self._store._outbox[event_id]
             self._store._deliveries.pop(event_id, None)
+        if doomed:
+            before = self._store._pruned.events if self._store._pruned else 0
+            self._store._pruned = PruneRecord(before + len(doomed), utc_now())
         return len(doomed)
 
     async def stats(self) -> OutboxStats:
@@ -265,14 +266,15 @@ class InMemoryOutbox(Outbox):
         )
         return OutboxStats(len(self._store._outbox) - pending, pending, dead)
 
-    def _pending(self, row: _OutboxRow) -> PendingEvent:
+    def _stored(self, row: _Row) -> OutboxRow:
         handlers = self._store._deliveries.get(row.event.event_id, {})
         settled = frozenset(
             name
             for name, delivery in handlers.items()
             if delivery.status is not DeliveryStatus.FAILED
         )
-        return PendingEvent(row.position, row.event, settled)
+        event = row.event
+        return OutboxRow(row.position, event.event_id, event.event_type, event, settled)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -289,6 +291,36 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def write_changes(self, commit: Commit) -> None:
         self._store.apply(commit)
+
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        return self._store.view(view_type.view_name, view_id)
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        matching = self._matching(query)
+        for name, descending in reversed(query.order):
+            kind = index_kind(query.view_type, name)
+            matching.sort(
+                key=lambda item, name=name, kind=kind: _sort_key(  # type: ignore[misc]
+                    normalized_value(item[0], name, kind)
+                ),
+                reverse=descending,
+            )
+        end = None if query.limit is None else query.offset + query.limit
+        return [stored for _, stored in matching[query.offset : end]]
+
+    async def count_views(self, query: ViewQuery) -> int:
+        return len(self._matching(query))
+
+    def _matching(self, query: ViewQuery) -> list[tuple[View, StoredView]]:
+        view_type = query.view_type
+        found: list[tuple[View, StoredView]] = []
+        for stored in self._store._views.get(view_type.view_name, {}).values():
+            document = stored.document
+            assert isinstance(document, str)
+            view = view_type.model_validate_json(document)
+            if query.matches(view):
+                found.append((view, stored))
+        return found
 
     async def load_stream(
         self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
@@ -318,6 +350,7 @@ class InMemoryPersistence(injector.Module):
 
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
+        binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
         binder.bind(
             EventStore,  # type: ignore[type-abstract]
             to=FactoryProvider(
@@ -326,3 +359,8 @@ class InMemoryPersistence(injector.Module):
             scope=injector.SingletonScope,
         )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+def _sort_key(value: object) -> tuple[int, object]:
+    """Sorts None first (as SQL's NULLS FIRST for ascending), then the values."""
+    return (0, 0) if value is None else (1, value)

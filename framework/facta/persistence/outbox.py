@@ -7,28 +7,45 @@ never run again for that event. An event is *delivered* once each of its handler
 receipt or was dead-lettered; until then the relay claims it (under a lease, so that two
 workers never run it at once), runs the missing handlers, and backs off between attempts.
 
-Back-ends implement ``Outbox`` for their storage; ``InMemoryOutbox`` is the reference.
+The delivery state machine (attempts, backoff, dead letters, events that cannot be read
+back) is written once, here, in ``Outbox``; a back-end only loads and stores rows through
+its hooks (``claim_rows``, ``pending_rows``, ``update_deliveries``). ``InMemoryOutbox`` is
+the reference back-end.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from facta.domain import DomainEvent
-from facta.errors import HandlerFailure, PermanentFailure
+import pydantic
+
+from facta.domain import DomainEvent, utc_now
+from facta.errors import (
+    ConfigurationError,
+    DeliveryDeferred,
+    FactaError,
+    HandlerFailure,
+    PermanentFailure,
+)
 
 __all__ = [
+    "DECODING",
+    "Delivery",
     "DeliveryRecord",
     "DeliverySettings",
     "DeliveryStatus",
+    "DeliveryUpdate",
     "Outbox",
     "OutboxEntry",
+    "OutboxRow",
     "OutboxStats",
     "PendingEvent",
     "Receipt",
@@ -36,7 +53,15 @@ __all__ = [
     "describe_error",
     "is_exhausted",
     "next_attempt",
+    "settle_failures",
 ]
+
+_log = logging.getLogger("facta.outbox")
+
+DECODING = "facta.outbox.decoding"
+"""The pseudo-handler under which an event that cannot be read back is dead-lettered."""
+
+_UNDECODABLE = (FactaError, pydantic.ValidationError, ValueError, KeyError, TypeError)
 
 
 class DeliveryStatus(enum.Enum):
@@ -150,6 +175,50 @@ class OutboxStats:
     dead_letters: int
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One handler's delivery of one event, as a back-end stores it."""
+
+    status: DeliveryStatus
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """What a back-end writes for one event after an attempt, in one transaction.
+
+    ``deliveries`` are the handlers' deliveries to insert or replace (the others stay as
+    they are); the event is then delivered at ``at`` when ``due`` is None, and otherwise
+    due again at ``due``; either way its lease is released.
+    """
+
+    deliveries: Mapping[str, Delivery]
+    due: datetime | None
+    at: datetime
+
+    def decide(self, known: Mapping[str, Delivery]) -> DeliveryUpdate:
+        """This update, whatever is known: for writes that do not depend on the past."""
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An outbox row as a back-end loaded it, before it is decoded.
+
+    ``payload`` is the event itself (in memory), its JSON text, or its fields as a
+    mapping; ``settled`` names the handlers that are done or dead for it.
+    """
+
+    position: int
+    event_id: UUID
+    event_type: str
+    payload: DomainEvent | str | bytes | Mapping[str, Any]
+    settled: frozenset[str]
+
+
 def is_exhausted(error: BaseException, attempts: int, policy: RetryPolicy) -> bool:
     """Whether a delivery that failed ``attempts`` times, last with ``error``, is dead."""
     return attempts >= policy.max_attempts or isinstance(error, PermanentFailure)
@@ -181,25 +250,93 @@ def next_attempt(
     return min(due, default=None)
 
 
+def settle_failures(
+    known: Mapping[str, Delivery],
+    handlers: Sequence[str],
+    failures: Sequence[HandlerFailure],
+    policy: RetryPolicy,
+    now: datetime,
+) -> DeliveryUpdate:
+    """The delivery state machine: what failed attempts change for one event.
+
+    ``known`` are the event's stored deliveries. Each failed handler takes one more
+    attempt: dead once ``policy`` is exhausted (or at once for a ``PermanentFailure``),
+    else due again after the policy's backoff; a handler that is done or dead already is
+    left alone (a late duplicate). A ``DeliveryDeferred`` (an event waiting for its
+    predecessor, a paused projection) is due again after ``first_delay`` without taking an
+    attempt. The event is delivered when every one of ``handlers``
+    is settled, and otherwise due at its earliest retry.
+    """
+    changed: dict[str, Delivery] = {}
+    for failure in failures:
+        delivery = known.get(failure.handler)
+        if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
+            continue  # done or dead already: a late duplicate changes nothing
+        attempts = 0 if delivery is None else delivery.attempts
+        if isinstance(failure.error, DeliveryDeferred):
+            # waiting (for a predecessor, for a rebuild) is not a failed attempt: due again
+            # soon, never dead-lettered for it
+            dead, due = False, now + policy.first_delay
+        else:
+            attempts += 1
+            dead = is_exhausted(failure.error, attempts, policy)
+            due = now + policy.delay(attempts)
+        changed[failure.handler] = Delivery(
+            status=DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED,
+            attempts=attempts,
+            last_error=describe_error(failure.error),
+            next_attempt_at=None if dead else _to_millisecond(due),
+            updated_at=now,
+        )
+    state = {
+        handler: (delivery.status, delivery.next_attempt_at)
+        for handler, delivery in {**known, **changed}.items()
+    }
+    return DeliveryUpdate(changed, next_attempt(handlers, state, now), now)
+
+
+def _undecodable(error: BaseException, now: datetime) -> DeliveryUpdate:
+    """An event that cannot be read back: dead-lettered under ``DECODING``, so visible."""
+    dead = Delivery(DeliveryStatus.DEAD, 1, describe_error(error), None, now)
+    return DeliveryUpdate({DECODING: dead}, None, now)
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _now() -> datetime:
+    """The current time to the millisecond: what every back-end stores exactly."""
+    return _to_millisecond(utc_now())
+
+
 class Outbox(ABC):
     """The storage side of durable event delivery, for one application's database.
 
     Writing events and receipts happens in units of work (``Commit``); these methods are
-    what the dispatcher, the relay and operators need besides.
+    what the dispatcher, the relay and operators need besides. ``claim``,
+    ``record_failures`` and ``pending`` are the delivery state machine, the same for
+    every back-end; a back-end provides the rows through ``claim_rows``,
+    ``pending_rows`` and ``update_deliveries``, and the operator's queries.
     """
 
-    @abstractmethod
     async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
         """Take up to ``limit`` events that are due, oldest first, for ``lease``.
 
         An event claimed by one worker is not handed to another until its lease expires.
+        An event that cannot be read back (its type unknown, its payload invalid) is
+        dead-lettered under ``DECODING`` instead, so that it is visible and replayable.
         """
+        if limit <= 0:
+            return []
+        claimed: list[PendingEvent] = []
+        for row in await self.claim_rows(limit, lease):
+            try:
+                claimed.append(self._decode(row))
+            except _UNDECODABLE as error:
+                await self.update_deliveries(row.event_id, _undecodable(error, _now()).decide)
+        return claimed
 
-    @abstractmethod
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
-        """Mark events delivered: every handler succeeded."""
-
-    @abstractmethod
     async def record_failures(
         self,
         event: DomainEvent,
@@ -212,14 +349,77 @@ class Outbox(ABC):
         ``handlers`` are all the handlers the event has now: when each is done or dead
         the event is delivered; otherwise it is due again at the earliest retry.
         """
+        now = _now()
+        await self.update_deliveries(
+            event.event_id,
+            lambda known: settle_failures(known, handlers, failures, policy, now),
+        )
+
+    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+        """Undelivered events, oldest first, without claiming them.
+
+        A read: it writes nothing. An event that cannot be read back is left out, with a
+        warning; the relay dead-letters it when it claims it.
+        """
+        if limit <= 0:
+            return []
+        pending: list[PendingEvent] = []
+        for row in await self.pending_rows(limit):
+            try:
+                pending.append(self._decode(row))
+            except _UNDECODABLE as error:
+                _log.warning(
+                    "outbox event %s (%s) cannot be read back: %s",
+                    row.event_id,
+                    row.event_type,
+                    describe_error(error),
+                )
+        return pending
+
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        """The class of the events stored under ``event_type`` (a back-end that stores
+        payloads reads it from the application's registry)."""
+        raise ConfigurationError(f"this outbox cannot read back {event_type!r} events")
+
+    def _decode(self, row: OutboxRow) -> PendingEvent:
+        payload = row.payload
+        if isinstance(payload, DomainEvent):
+            event = payload
+        elif isinstance(payload, str | bytes):
+            event = self.event_class(row.event_type).model_validate_json(payload)
+        else:
+            event = self.event_class(row.event_type).model_validate(payload)
+        return PendingEvent(row.position, event, row.settled)
+
+    @abstractmethod
+    async def claim_rows(self, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
+        """Back-end hook: lease up to ``limit`` (> 0) due events, oldest first.
+
+        Due: undelivered, available, and not under another worker's lease. Two workers
+        must never lease one event at once.
+        """
+
+    @abstractmethod
+    async def pending_rows(self, limit: int) -> Sequence[OutboxRow]:
+        """Back-end hook: up to ``limit`` (> 0) undelivered events by position; no writes."""
+
+    @abstractmethod
+    async def update_deliveries(
+        self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
+    ) -> None:
+        """Back-end hook: in one transaction, load the deliveries of ``event_id`` by
+        handler, and write what ``decide`` makes of them (``DeliveryUpdate``).
+
+        ``decide`` is pure, so a back-end may call it again when it retries a transaction.
+        """
+
+    @abstractmethod
+    async def complete(self, event_ids: Sequence[UUID]) -> None:
+        """Mark events delivered: every handler succeeded."""
 
     @abstractmethod
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:
         """Whether ``handler`` has a receipt for ``event_id`` (an inbox look-up)."""
-
-    @abstractmethod
-    async def pending(self, limit: int = 100) -> list[PendingEvent]:
-        """Undelivered events, oldest first, without claiming them."""
 
     @abstractmethod
     async def deliveries(

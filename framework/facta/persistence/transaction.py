@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from facta.application import NextStep, OperationContext, OperationScope, PipelineBehavior
-from facta.domain import DomainEvent
 from facta.persistence.outbox import Receipt
 from facta.persistence.unit_of_work import UnitOfWork
 
@@ -16,7 +15,8 @@ class TransactionBehavior(PipelineBehavior):
     A command handler that never asked for a unit of work costs nothing here. The commit
     dispatches the recorded events, so a command's ``send`` returns after its event
     handlers ran. For an event from the outbox, the handler's receipt is committed with
-    its writes (alone if it wrote nothing), so its success is recorded exactly once.
+    its writes (alone if it wrote nothing), so its success is recorded exactly once; an
+    integration event's receipt is its inbox key (``context.message_id``), the same way.
     """
 
     def __init__(self, scope: OperationScope) -> None:
@@ -33,11 +33,12 @@ class TransactionBehavior(PipelineBehavior):
                 await unit_of_work.rollback()
             raise
         unit_of_work = self._scope.peek(UnitOfWork)
-        if context.durable and isinstance(context.message, DomainEvent):
-            # the handler's success is recorded with its writes, or alone if it wrote nothing
+        if context.durable:
+            # the handler's success is recorded with its writes, or alone if it wrote nothing;
+            # the receipt's key is the event's id (outbox) or its inbox key (ingestion)
             if not isinstance(unit_of_work, UnitOfWork):
                 unit_of_work = self._scope.injector.get(UnitOfWork)  # type: ignore[type-abstract]
-            await unit_of_work.commit(receipt=Receipt(context.message.event_id, context.handler))
+            await unit_of_work.commit(receipt=Receipt(context.message_id, context.handler))
         elif isinstance(unit_of_work, UnitOfWork):
             await unit_of_work.commit()
         return result

@@ -14,15 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.event_store import LoadedStream, StreamAppend, replay, stream_appends
 from facta.persistence.outbox import OutboxEntry, Receipt
+from facta.persistence.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
 
 A = TypeVar("A", bound=AggregateRoot)
+V = TypeVar("V", bound=View)
 
 
 class ChangeKind(enum.Enum):
@@ -49,16 +52,23 @@ class StoredState:
 class Commit:
     """Everything one unit of work writes in one transaction.
 
-    The aggregate ``changes``; the events, as outbox ``entries``; and, when the unit of
-    work belongs to an event handler's operation, the ``receipt`` of that handler's
-    success, which must be refused (``AlreadyDelivered``) if it was recorded before.
+    The aggregate ``changes``; the events, as outbox ``entries``; when the unit of work
+    belongs to an event handler's operation, the ``receipt`` of that handler's success,
+    which must be refused (``AlreadyDelivered``) if it was recorded before; and the
+    ``views`` its projections (or handlers) wrote.
     The ``appends`` of event-sourced aggregates' streams go in the same transaction.
     """
 
     changes: Sequence[Change]
     entries: Sequence[OutboxEntry]
     receipt: Receipt | None
+    views: Sequence[ViewWrite] = ()
     appends: Sequence[StreamAppend] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to write at all."""
+        return not (self.changes or self.entries or self.receipt or self.views or self.appends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,25 @@ class UnitOfWork(ABC):
         self._event_flow = event_flow
         self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+        self._view_stores: dict[type[View], ViewStore[Any]] = {}
+        self._view_tracker = ViewTracker()
+        self._view_storage: dict[type[View], type[View]] = {}
+
+    def views(self, view_type: type[V]) -> ViewStore[V]:
+        """The store of ``view_type`` in this unit of work (read models, kept by projections)."""
+        store = self._view_stores.get(view_type)
+        if store is None:
+            if not (isinstance(view_type, type) and issubclass(view_type, View)):
+                raise ConfigurationError(f"{view_type!r} is not a View subclass")
+            storage = self._view_storage.get(view_type)
+            store = self._view_stores[view_type] = ViewStore(self, view_type, storage)
+        return cast(ViewStore[V], store)
+
+    def store_views_in(self, copies: Mapping[type[View], type[View]]) -> None:
+        """Have ``views(V)`` read and write the copy of ``V`` instead (what a rebuild
+        fills before it swaps the copies in); call it before asking for the stores."""
+        self._view_storage.update(copies)
+        self._view_stores.clear()
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""
@@ -137,10 +166,17 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
-        entries = self._event_flow.prepare(self.collect_events())
+        events = self.collect_events()
         changes = self._changes()
-        appends = self._appends(entries)
-        await self.write_changes(Commit(changes, entries, receipt, appends=appends))
+        sourced = self._event_sourced()
+        with self._event_flow.committing(self, len(changes) + len(sourced), len(events)):
+            entries = self._event_flow.prepare(events)  # stamped in the commit's trace
+            if entries:
+                await self._event_flow.apply_inline(self, entries)
+            views = self._view_tracker.writes()
+            appends = self._appends(sourced, entries)
+            await self.write_changes(Commit(changes, entries, receipt, views, appends))
+        self._view_tracker.committed(views)
         for append in appends:
             append.aggregate.mark_committed(append.new_version)
             stream_key = (type(append.aggregate), append.stream_id)
@@ -157,6 +193,7 @@ class UnitOfWork(ABC):
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
         self._tracked.clear()
+        self._view_tracker.clear()
         await self.discard()
 
     async def aclose(self) -> None:
@@ -165,8 +202,13 @@ class UnitOfWork(ABC):
 
     def _changes(self) -> list[Change]:
         changes: list[Change] = []
-        for tracked in self._tracked.values():
+        for (_, tracked_id), tracked in self._tracked.items():
             aggregate = tracked.aggregate
+            if aggregate.id != tracked_id:  # set around validation: never write over another
+                raise ConfigurationError(
+                    f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
+                    f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
+                )
             if isinstance(aggregate, EventSourcedAggregate):
                 continue  # its events are its changes: see _appends
             if tracked.status is _Status.REMOVED:
@@ -184,18 +226,28 @@ class UnitOfWork(ABC):
             )
         return changes
 
-    def _appends(self, entries: Sequence[OutboxEntry]) -> list[StreamAppend]:
+    def _event_sourced(self) -> list[EventSourcedAggregate]:
+        """The tracked event-sourced aggregates with events to append."""
         sourced: list[EventSourcedAggregate] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
             if isinstance(aggregate, EventSourcedAggregate):
-                if tracked.status is _Status.NEW and not aggregate.uncommitted_events:
-                    raise ConfigurationError(
-                        f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
-                        f"events: an event-sourced aggregate exists through its events, so "
-                        f"record the one that creates it"
-                    )
+                if not aggregate.uncommitted_events:
+                    if tracked.status is _Status.NEW:
+                        raise ConfigurationError(
+                            f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                            f"events: an event-sourced aggregate exists through its events, "
+                            f"so record the one that creates it"
+                        )
+                    continue
                 sourced.append(aggregate)
+        return sourced
+
+    @staticmethod
+    def _appends(
+        sourced: Sequence[EventSourcedAggregate], entries: Sequence[OutboxEntry]
+    ) -> list[StreamAppend]:
+        """The stream appends of ``sourced``, with their events as stamped for the outbox."""
         if not sourced:
             return []
         stamped = {entry.event.event_id: entry.event for entry in entries}
@@ -269,20 +321,32 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     async def write_changes(self, commit: Commit) -> None:
-        """Back-end hook: apply the changes, append the outbox entries and record the
-        receipt in one transaction, or nothing at all.
+        """Back-end hook: apply the changes, append the outbox entries, record the
+        receipt and write the views in one transaction, or nothing at all.
 
         It is called on every commit, also with nothing to write, so that a back-end can
         commit work done directly in its transaction (a read model's rows, say).
 
         Raise ``ConcurrencyError`` when a version check fails (an insert whose id exists
-        included), ``AlreadyDelivered`` when the receipt exists (and is not a failure),
-        and translate driver errors into ``PersistenceError``.
+        included, for aggregates and views alike), ``AlreadyDelivered`` when the receipt
+        exists (and is not a failure), and translate driver errors into ``PersistenceError``.
         """
 
     async def discard(self) -> None:
         """Back-end hook: abandon any open transaction; the default does nothing."""
         return None
+
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        """Back-end hook: one committed view and its version, or None."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        """Back-end hook: the committed views matching a checked query, sorted and sliced."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def count_views(self, query: ViewQuery) -> int:
+        """Back-end hook: how many committed views match a query's conditions."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
 
     async def load_stream(
         self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import injector
 
 from facta import Application, ApplicationBuilder, ConfigurationError, MessageKind, UnitOfWork
+from facta.application.instrumentation import Instrumentation
 from pizzeria.application.commands import AddPizza
 from pizzeria.application.read_models import InMemoryReadModels
 from pizzeria.domain.menu import Pizza
@@ -99,12 +100,14 @@ def pizzeria_builder(
     *,
     trace: TextIO | None = None,
     settings: PizzeriaSettings | None = None,
+    instrumentation: Instrumentation | None = None,
 ) -> ApplicationBuilder:
     """The pizzeria's application builder, in memory or on the database at ``database_url``.
 
     ``settings`` gives the database URL and the rest (the web service's tokens) at once;
     pass it or ``database_url``, not both. With ``trace``, every command, committed event
-    and handler run is written to it. Each ``build()`` gets read models of its own (in
+    and handler run is written to it. With ``instrumentation`` (``pizzeria.telemetry``)
+    it records spans and metrics. Each ``build()`` gets read models of its own (in
     memory) or shares the database.
     """
     if settings is None:
@@ -140,6 +143,8 @@ def pizzeria_builder(
         builder.use_persistence(SqlAlchemyPersistence(database_url)).add_module(SqlReadModels())
     if trace is not None:
         builder.use_behavior(TracingBehavior(trace), on=[MessageKind.COMMAND, MessageKind.EVENT])
+    if instrumentation is not None:
+        builder.instrument(instrumentation)
     return builder
 
 

@@ -37,7 +37,7 @@ from pizzeria.domain.kitchen import KITCHEN_ID, Kitchen
 from pizzeria.domain.menu import Pizza, Size, Topping
 from pizzeria.settings import describe_database
 
-__all__ = ["DAY_ALREADY_PLAYED", "run_day"]
+__all__ = ["DAY_ALREADY_PLAYED", "play_day", "run_day"]
 
 DAY_ALREADY_PLAYED = 3
 """The exit code of a day refused because its database already holds a pizzeria."""
@@ -124,7 +124,7 @@ async def _play_on(database_url: str | None, where: str, out: TextIO, err: TextI
                 file=err,
             )
             return DAY_ALREADY_PLAYED
-        await _play(app, out)
+        await play_day(app, out)
         print(f"\nThe day ran {where}.", file=out)
         return 0
     finally:
@@ -144,7 +144,8 @@ async def _holds_a_pizzeria(app: Application) -> bool:
     return (await app.mediator.query(ListOrders(page_size=1))).total > 0
 
 
-async def _play(app: Application, out: TextIO) -> None:
+async def play_day(app: Application, out: TextIO) -> None:
+    """Play the day's scenes on ``app`` (a new, empty pizzeria), narrating to ``out``."""
     day = _Day(app, out)
     send = app.mediator.send
 

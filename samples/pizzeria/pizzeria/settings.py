@@ -9,6 +9,10 @@
 | ``PIZZERIA_PORT`` | ``port`` | ``8000`` |
 | ``PIZZERIA_BROKER_URL`` | ``broker_url`` | none: integration events are not published |
 | ``PIZZERIA_EXCHANGE`` | ``exchange`` | ``facta.events`` |
+| ``PIZZERIA_METRICS`` | ``metrics`` | ``none``; ``prometheus`` serves ``GET /metrics`` |
+| ``PIZZERIA_OTLP_ENDPOINT`` | ``otlp_endpoint`` | none: no OTLP export of traces and metrics |
+| ``PIZZERIA_SERVICE_NAME`` | ``service_name`` | ``pizzeria`` (the telemetry's ``service.name``) |
+| ``PIZZERIA_MAX_RELAY_LAG`` | ``max_relay_lag`` | ``300`` (seconds of relay lag still ready) |
 
 No database URL means in-memory persistence (tests, the tutorial); ``python -m pizzeria
 serve`` then uses ``sqlite:///pizzeria.db``, a file in the current folder. A URL puts the
@@ -23,6 +27,7 @@ events (``pizzeria.integration``) as CloudEvents to RabbitMQ, through the outbox
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -63,8 +68,12 @@ class PizzeriaSettings(Settings):
     port: int = Field(default=8000, ge=1, le=65535)
     broker_url: str | None = None
     exchange: str = Field(default="facta.events", min_length=1)
+    metrics: Literal["none", "prometheus"] = "none"
+    otlp_endpoint: str | None = None
+    service_name: str = Field(default="pizzeria", min_length=1)
+    max_relay_lag: float = Field(default=300.0, gt=0)
 
-    @field_validator("database_url", "broker_url", mode="before")
+    @field_validator("database_url", "broker_url", "otlp_endpoint", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str):

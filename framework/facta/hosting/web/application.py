@@ -26,7 +26,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facta.application import Mediator
 from facta.application.tracing import trace_context
@@ -38,6 +38,8 @@ from facta.errors import (
     NotFound,
 )
 from facta.hosting.application import Application
+from facta.hosting.health import Readiness
+from facta.hosting.web.health import health_router
 from facta.hosting.web.problems import Problem
 
 __all__ = [
@@ -58,13 +60,17 @@ def web_app(
     *,
     on_startup: Startup | None = None,
     on_shutdown: Startup | None = None,
+    readiness: Readiness | None = None,
+    health_path: str | None = "/health",
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app serving ``application``: include your routers in it.
 
     ``on_startup`` runs after the application's services started (create tables, seed
-    data); ``on_shutdown`` before they stop. Other keyword arguments go to ``FastAPI``
-    (``title``, ``version``, ``description``...).
+    data); ``on_shutdown`` before they stop. ``health_path`` is where the liveness and
+    readiness endpoints are (``/health/live``, ``/health/ready``; None for none), and
+    ``readiness`` what ready means (by default: the database and the broker answer).
+    Other keyword arguments go to ``FastAPI`` (``title``, ``version``, ``description``...).
     """
 
     @asynccontextmanager
@@ -82,6 +88,8 @@ def web_app(
     api.state.facta = application
     api.add_middleware(OperationMiddleware, application=application)
     install_problem_handlers(api)
+    if health_path is not None:
+        api.include_router(health_router(readiness or Readiness(), health_path))
     return api
 
 
@@ -113,13 +121,29 @@ class OperationMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        traceparent = None
-        for name, value in scope.get("headers", ()):
-            if name == b"traceparent":
-                traceparent = value.decode("latin-1")
-        with trace_context(traceparent):
-            async with self._application.operation(f"{scope['method']} {scope['path']}"):
-                await self._app(scope, receive, send)
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+        }
+        method, path = scope["method"], scope["path"]
+        instrumentation = self._application.mediator.instrumentation
+        with (
+            trace_context(headers.get("traceparent")),
+            instrumentation.serving(method, path, headers) as exchange,
+        ):
+
+            async def noting(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    exchange.respond(message["status"])
+                await send(message)
+
+            try:
+                async with self._application.operation(f"{method} {path}"):
+                    await self._app(scope, receive, noting)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if isinstance(route, str):
+                    exchange.route(route)
 
 
 def install_problem_handlers(api: FastAPI) -> None:

@@ -12,7 +12,7 @@ it found looks again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -21,27 +21,23 @@ from pymongo.errors import PyMongoError
 
 from facta.application import HandlerRegistry
 from facta.domain import DomainEvent, utc_now
-from facta.errors import FactaError, HandlerFailure, PersistenceError
+from facta.errors import PersistenceError
 from facta.persistence.mongo.codec import Document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
 from facta.persistence.mongo.filters import checked_datetime, checked_str, checked_uuid
-from facta.persistence.mongo.store import MongoStore
+from facta.persistence.mongo.store import PRUNES, MongoStore
 from facta.persistence.outbox import (
+    DECODING,
+    Delivery,
     DeliveryRecord,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    PendingEvent,
-    RetryPolicy,
-    describe_error,
-    is_exhausted,
-    next_attempt,
 )
 
 __all__ = ["DECODING", "MongoOutbox"]
-
-DECODING = "facta.outbox.decoding"
-"""The pseudo-handler under which an event that cannot be read back is dead-lettered."""
 
 _DUE_ORDER = [("available_at", ASCENDING), ("position", ASCENDING)]
 _CLAIM_ROUNDS = 5
@@ -55,9 +51,10 @@ class MongoOutbox(Outbox):
         self._store = store
         self._registry = registry
 
-    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
-        if limit <= 0:  # MongoDB reads a limit of 0 as no limit
-            return []
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        return self._registry.event_type(event_type)
+
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         await self._store.ready()
         outbox = self._store.outbox
         try:
@@ -78,7 +75,7 @@ class MongoOutbox(Outbox):
                 claimed = await outbox.find({"_id": {"$in": ids}, "claim": token}).to_list(None)
                 if claimed:
                     claimed.sort(key=lambda document: int(document["position"]))
-                    return await self._pending(claimed)
+                    return await self._stored(claimed)
                 # every event found was claimed by another worker in between: look again
         except PyMongoError as error:
             raise PersistenceError(f"cannot claim outbox events: {error}") from error
@@ -97,58 +94,48 @@ class MongoOutbox(Outbox):
         except PyMongoError as error:
             raise PersistenceError(f"cannot mark events delivered: {error}") from error
 
-    async def record_failures(
-        self,
-        event: DomainEvent,
-        handlers: Sequence[str],
-        failures: Sequence[HandlerFailure],
-        policy: RetryPolicy,
+    async def update_deliveries(
+        self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
     ) -> None:
-        event_id = checked_uuid(event.event_id, "an event id")
+        event_id = checked_uuid(event_id, "an event id")
 
-        async def record(session: Session | None) -> None:
-            now = _now()
+        async def write(session: Session | None) -> None:
             deliveries = self._store.deliveries
             known = {
-                document["handler"]: document
+                document["handler"]: Delivery(
+                    DeliveryStatus(document["status"]),
+                    int(document["attempts"]),
+                    document["last_error"],
+                    document.get("next_attempt_at"),
+                    document["updated_at"],
+                )
                 for document in await deliveries.find(
                     {"event_id": event_id}, session=session
                 ).to_list(None)
             }
-            state: dict[str, tuple[DeliveryStatus, datetime | None]] = {
-                handler: (DeliveryStatus(document["status"]), document.get("next_attempt_at"))
-                for handler, document in known.items()
-            }
-            for failure in failures:
-                handler = checked_str(failure.handler, "a handler name")
-                document = known.get(handler)
-                if document is not None and document["status"] != DeliveryStatus.FAILED.value:
-                    continue  # done or dead already: a late duplicate changes nothing
-                attempts = 1 if document is None else int(document["attempts"]) + 1
-                dead = is_exhausted(failure.error, attempts, policy)
-                values: Document = {
-                    "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
-                    "attempts": attempts,
-                    "last_error": describe_error(failure.error),
-                    "next_attempt_at": (
-                        None if dead else truncate_to_millisecond(now + policy.delay(attempts))
-                    ),
-                    "updated_at": now,
-                }
+            decided = decide(known)
+            for handler, delivery in decided.deliveries.items():
                 await deliveries.update_one(
-                    {"event_id": event_id, "handler": handler},
-                    {"$set": values},
+                    {"event_id": event_id, "handler": checked_str(handler, "a handler name")},
+                    {
+                        "$set": {
+                            "status": delivery.status.value,
+                            "attempts": delivery.attempts,
+                            "last_error": delivery.last_error,
+                            "next_attempt_at": delivery.next_attempt_at,
+                            "updated_at": delivery.updated_at,
+                        }
+                    },
                     upsert=True,
                     session=session,
                 )
-                state[handler] = (DeliveryStatus(values["status"]), values["next_attempt_at"])
-            due = next_attempt(handlers, state, now)
+            due = decided.due
             await self._store.outbox.update_one(
                 {"_id": event_id},
                 {
                     "$set": {
                         "locked_until": None,
-                        **({"delivered_at": now} if due is None else {"available_at": due}),
+                        **({"delivered_at": decided.at} if due is None else {"available_at": due}),
                     }
                 },
                 session=session,
@@ -156,9 +143,11 @@ class MongoOutbox(Outbox):
 
         await self._store.ready()
         try:
-            await self._store.transaction(record)
+            await self._store.transaction(write)
         except PyMongoError as error:
-            raise PersistenceError(f"cannot record the failures of {event_id}: {error}") from error
+            raise PersistenceError(
+                f"cannot record the deliveries of {event_id}: {error}"
+            ) from error
 
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:
         filter_ = {
@@ -172,15 +161,13 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot look up a delivery: {error}") from error
         return document is not None and document["status"] == DeliveryStatus.DONE.value
 
-    async def pending(self, limit: int = 100) -> list[PendingEvent]:
-        if limit <= 0:
-            return []
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         await self._store.ready()
         try:
             documents = await self._store.outbox.find(
                 {"delivered_at": None}, sort=[("position", ASCENDING)], limit=limit
             ).to_list(limit)
-            return await self._pending(documents)
+            return await self._stored(documents)
         except PyMongoError as error:
             raise PersistenceError(f"cannot list pending events: {error}") from error
 
@@ -271,6 +258,13 @@ class MongoOutbox(Outbox):
                     {"event_id": {"$in": event_ids}}, session=session
                 )
                 await self._store.outbox.delete_many({"_id": {"$in": event_ids}}, session=session)
+                # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+                await self._store.collection(PRUNES).update_one(
+                    {"_id": "outbox"},
+                    {"$inc": {"events": len(event_ids)}, "$max": {"last_pruned_at": _now()}},
+                    upsert=True,
+                    session=session,
+                )
             return len(event_ids)
 
         await self._store.ready()
@@ -298,8 +292,8 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot count outbox events: {error}") from error
         return OutboxStats(total - pending, pending, dead)
 
-    async def _pending(self, documents: Sequence[Document]) -> list[PendingEvent]:
-        """Decode outbox documents; dead-letter those that cannot be read back."""
+    async def _stored(self, documents: Sequence[Document]) -> list[OutboxRow]:
+        """The outbox documents with the handlers settled for each (done or dead)."""
         if not documents:
             return []
         settled: dict[UUID, set[str]] = {}
@@ -311,38 +305,16 @@ class MongoOutbox(Outbox):
             {"event_id": 1, "handler": 1},
         ).to_list(None):
             settled.setdefault(delivery["event_id"], set()).add(delivery["handler"])
-        pending: list[PendingEvent] = []
-        for document in documents:
-            event_id: UUID = document["_id"]
-            try:
-                event_type = self._registry.event_type(document["event_type"])
-                event = event_type.model_validate(document["payload"])
-            except (FactaError, ValueError, KeyError, TypeError) as error:
-                await self._dead_letter_undecodable(event_id, error)
-                continue
-            pending.append(
-                PendingEvent(int(document["position"]), event, frozenset(settled.get(event_id, ())))
+        return [
+            OutboxRow(
+                int(document["position"]),
+                document["_id"],
+                str(document.get("event_type", "")),
+                document.get("payload", {}),
+                frozenset(settled.get(document["_id"], ())),
             )
-        return pending
-
-    async def _dead_letter_undecodable(self, event_id: UUID, error: Exception) -> None:
-        now = _now()
-        await self._store.deliveries.replace_one(
-            {"event_id": event_id, "handler": DECODING},
-            {
-                "event_id": event_id,
-                "handler": DECODING,
-                "status": DeliveryStatus.DEAD.value,
-                "attempts": 1,
-                "last_error": describe_error(error),
-                "next_attempt_at": None,
-                "updated_at": now,
-            },
-            upsert=True,
-        )
-        await self._store.outbox.update_one(
-            {"_id": event_id}, {"$set": {"delivered_at": now, "locked_until": None}}
-        )
+            for document in documents
+        ]
 
 
 def _now() -> datetime:

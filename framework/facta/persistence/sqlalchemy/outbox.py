@@ -7,7 +7,7 @@ never claim one row twice and never wait on each other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,25 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
 from facta.domain import DomainEvent, utc_now
-from facta.errors import FactaError, HandlerFailure, PersistenceError
+from facta.errors import PersistenceError
 from facta.persistence.outbox import (
+    DECODING,
+    Delivery,
     DeliveryRecord,
     DeliveryStatus,
+    DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
-    PendingEvent,
-    RetryPolicy,
-    describe_error,
-    is_exhausted,
-    next_attempt,
 )
 from facta.persistence.sqlalchemy.documents import json_text
-from facta.persistence.sqlalchemy.schema import deliveries, outbox
+from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
-
-DECODING = "facta.outbox.decoding"
-"""The pseudo-handler under which an event that cannot be read back is dead-lettered."""
 
 
 class SqlAlchemyOutbox(Outbox):
@@ -66,7 +62,10 @@ class SqlAlchemyOutbox(Outbox):
         except (DBAPIError, OSError) as error:
             raise PersistenceError(f"the outbox could not be read: {error}") from error
 
-    async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        return self._registry.event_type(event_type)
+
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
         due = (
             select(outbox.c.position)
@@ -93,7 +92,7 @@ class SqlAlchemyOutbox(Outbox):
         )
         async with self._transaction() as connection:
             rows = sorted((await connection.execute(statement)).all())
-            return await self._pending(connection, rows)
+            return await self._stored(connection, rows)
 
     async def complete(self, event_ids: Sequence[UUID]) -> None:
         if not event_ids:
@@ -105,64 +104,48 @@ class SqlAlchemyOutbox(Outbox):
                 .values(delivered_at=utc_now(), locked_until=None)
             )
 
-    async def record_failures(
-        self,
-        event: DomainEvent,
-        handlers: Sequence[str],
-        failures: Sequence[HandlerFailure],
-        policy: RetryPolicy,
+    async def update_deliveries(
+        self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
     ) -> None:
-        now = utc_now()
         async with self._transaction() as connection:
             known = {
-                row.handler: row
+                row.handler: Delivery(
+                    DeliveryStatus(row.status),
+                    row.attempts,
+                    row.last_error,
+                    row.next_attempt_at,
+                    row.updated_at,
+                )
                 for row in await connection.execute(
-                    select(deliveries).where(deliveries.c.event_id == event.event_id)
+                    select(deliveries).where(deliveries.c.event_id == event_id)
                 )
             }
-            state: dict[str, tuple[DeliveryStatus, datetime | None]] = {
-                handler: (DeliveryStatus(row.status), row.next_attempt_at)
-                for handler, row in known.items()
-            }
-            for failure in failures:
-                row = known.get(failure.handler)
-                if row is not None and row.status != DeliveryStatus.FAILED.value:
-                    continue  # done or dead already: a late duplicate changes nothing
-                attempts = 1 if row is None else row.attempts + 1
-                dead = is_exhausted(failure.error, attempts, policy)
+            decided = decide(known)
+            for handler, delivery in decided.deliveries.items():
                 values: dict[str, Any] = {
-                    "status": (DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED).value,
-                    "attempts": attempts,
-                    "last_error": describe_error(failure.error),
-                    "next_attempt_at": None if dead else now + policy.delay(attempts),
-                    "updated_at": now,
+                    "status": delivery.status.value,
+                    "attempts": delivery.attempts,
+                    "last_error": delivery.last_error,
+                    "next_attempt_at": delivery.next_attempt_at,
+                    "updated_at": delivery.updated_at,
                 }
-                if row is None:
+                if handler in known:
                     await connection.execute(
-                        insert(deliveries).values(
-                            event_id=event.event_id, handler=failure.handler, **values
-                        )
+                        update(deliveries)
+                        .where(deliveries.c.event_id == event_id, deliveries.c.handler == handler)
+                        .values(**values)
                     )
                 else:
                     await connection.execute(
-                        update(deliveries)
-                        .where(
-                            deliveries.c.event_id == event.event_id,
-                            deliveries.c.handler == failure.handler,
-                        )
-                        .values(**values)
+                        insert(deliveries).values(event_id=event_id, handler=handler, **values)
                     )
-                state[failure.handler] = (
-                    DeliveryStatus(values["status"]),
-                    values["next_attempt_at"],
-                )
-            due = next_attempt(handlers, state, now)
+            due = decided.due
             await connection.execute(
                 update(outbox)
-                .where(outbox.c.event_id == event.event_id)
+                .where(outbox.c.event_id == event_id)
                 .values(
                     locked_until=None,
-                    **({"delivered_at": now} if due is None else {"available_at": due}),
+                    **({"delivered_at": decided.at} if due is None else {"available_at": due}),
                 )
             )
 
@@ -175,7 +158,7 @@ class SqlAlchemyOutbox(Outbox):
             )
         return status == DeliveryStatus.DONE.value
 
-    async def pending(self, limit: int = 100) -> list[PendingEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         statement = (
             select(
                 outbox.c.position,
@@ -187,9 +170,9 @@ class SqlAlchemyOutbox(Outbox):
             .order_by(outbox.c.position)
             .limit(limit)
         )
-        async with self._transaction() as connection:
+        async with self._reading() as connection:
             rows = (await connection.execute(statement)).all()
-            return await self._pending(connection, rows)
+            return await self._stored(connection, rows)
 
     async def deliveries(
         self, status: DeliveryStatus | None = None, limit: int = 100
@@ -261,6 +244,10 @@ class SqlAlchemyOutbox(Outbox):
                 return 0
             await connection.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
             await connection.execute(delete(outbox).where(outbox.c.event_id.in_(event_ids)))
+            # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+            await connection.execute(
+                insert(prunes).values(events=len(event_ids), pruned_at=utc_now())
+            )
         return len(event_ids)
 
     async def stats(self) -> OutboxStats:
@@ -276,10 +263,8 @@ class SqlAlchemyOutbox(Outbox):
             )
         return OutboxStats(int(total or 0) - int(pending or 0), int(pending or 0), int(dead or 0))
 
-    async def _pending(
-        self, connection: AsyncConnection, rows: Sequence[Any]
-    ) -> list[PendingEvent]:
-        """Decode claimed rows; dead-letter those that cannot be read back."""
+    async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[OutboxRow]:
+        """The rows with the handlers settled for each (done or dead)."""
         if not rows:
             return []
         settled: dict[UUID, set[str]] = {}
@@ -290,38 +275,7 @@ class SqlAlchemyOutbox(Outbox):
             )
         ):
             settled.setdefault(event_id, set()).add(handler)
-        pending: list[PendingEvent] = []
-        for position, event_id, event_type, payload in rows:
-            try:
-                event = self._registry.event_type(event_type).model_validate_json(payload)
-            except (FactaError, ValueError) as error:
-                await self._dead_letter_undecodable(connection, event_id, error)
-                continue
-            pending.append(PendingEvent(position, event, frozenset(settled.get(event_id, ()))))
-        return pending
-
-    async def _dead_letter_undecodable(
-        self, connection: AsyncConnection, event_id: UUID, error: Exception
-    ) -> None:
-        now = utc_now()
-        await connection.execute(
-            delete(deliveries).where(
-                deliveries.c.event_id == event_id, deliveries.c.handler == DECODING
-            )
-        )
-        await connection.execute(
-            insert(deliveries).values(
-                event_id=event_id,
-                handler=DECODING,
-                status=DeliveryStatus.DEAD.value,
-                attempts=1,
-                last_error=describe_error(error),
-                next_attempt_at=None,
-                updated_at=now,
-            )
-        )
-        await connection.execute(
-            update(outbox)
-            .where(outbox.c.event_id == event_id)
-            .values(delivered_at=now, locked_until=None)
-        )
+        return [
+            OutboxRow(position, event_id, event_type, payload, frozenset(settled.get(event_id, ())))
+            for position, event_id, event_type, payload in rows
+        ]

@@ -7,20 +7,28 @@ and adds what a long-running service needs:
   relay (it delivers what a failed handler or a crash left behind); services start in
   the order they are added, so the relay never polls a database without its tables;
 - the board's event handlers and a ``BoardChanges`` broadcaster of its own;
-- at start-up, the menu of ``PIZZERIA.md`` on a database that never had it.
+- at start-up, the menu of ``PIZZERIA.md`` on a database that never had it;
+- ``/health/live`` and ``/health/ready`` (unready when the relay is more than
+  ``PIZZERIA_MAX_RELAY_LAG`` seconds behind), and the telemetry ``pizzeria.telemetry``
+  sets up from the environment (``GET /metrics`` with ``PIZZERIA_METRICS=prometheus``).
 
 Without a database URL in the settings everything is kept in memory (tests).
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from fastapi import FastAPI, Response
 from fastapi.routing import APIRoute
 
 from facta import Application, OutboxRelay
+from facta.hosting import Readiness
 from facta.hosting.web.application import web_app
 from pizzeria.app import DatabaseTables, ensure_menu, pizzeria_builder
 from pizzeria.settings import PizzeriaSettings
+from pizzeria.telemetry import PizzeriaTelemetry, pizzeria_telemetry
 from pizzeria.web.api import router
 from pizzeria.web.board import (
     BoardChanges,
@@ -44,6 +52,14 @@ The live kitchen board is at [/board](/board).
 """
 
 
+def _metrics_endpoint(telemetry: PizzeriaTelemetry) -> Callable[[], Awaitable[Response]]:
+    async def metrics() -> Response:
+        body, content_type = telemetry.metrics_text()
+        return Response(body, media_type=content_type)
+
+    return metrics
+
+
 def _operation_id(route: APIRoute) -> str:
     return route.name  # get_menu, place_order, cook...: short names for generated clients
 
@@ -57,8 +73,12 @@ def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
     database, and at the end closes the board's streams and stops everything.
     """
     settings = PizzeriaSettings.from_env() if settings is None else settings
+    telemetry = pizzeria_telemetry(settings)
     application = (
-        pizzeria_builder(settings=settings)
+        pizzeria_builder(
+            settings=settings,
+            instrumentation=None if telemetry is None else telemetry.instrumentation,
+        )
         .add_handler(NotifyBoardOfOrders, NotifyBoardOfKitchen)
         .add_module(BoardModule())
         .add_service(DatabaseTables)
@@ -71,6 +91,8 @@ def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
 
     async def stop(app: Application) -> None:
         app.get(BoardChanges).close()
+        if telemetry is not None:
+            telemetry.shutdown()
 
     api = web_app(
         application,
@@ -80,7 +102,10 @@ def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        readiness=Readiness(max_relay_lag=timedelta(seconds=settings.max_relay_lag)),
     )
+    if telemetry is not None and telemetry.prometheus_registry is not None:
+        api.add_api_route("/metrics", _metrics_endpoint(telemetry), include_in_schema=False)
     api.include_router(router)
     api.include_router(board_router)
     api.mount("/board/static", board_static(), name="board-static")
