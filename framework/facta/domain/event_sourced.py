@@ -23,7 +23,8 @@ from facta.errors import ConfigurationError, PersistenceError
 __all__ = ["EventSourcedAggregate", "event_schema_version"]
 
 E = TypeVar("E", bound=DomainEvent)
-Applier = Callable[[Any, Any], None]
+Applier = Callable[["EventSourcedAggregate", DomainEvent], None]
+"""An apply method, called with the aggregate and the event."""
 
 _APPLYING = "_facta_applying"
 
