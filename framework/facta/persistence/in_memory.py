@@ -105,7 +105,7 @@ class InMemoryStore:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
-        self.streams.check(commit.appends)
+        appended = self.streams.prepare(commit.appends)
         receipt = commit.receipt
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
@@ -124,7 +124,7 @@ class InMemoryStore:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
-        self.streams.append(commit.appends)
+        self.streams.append(appended)
         now = utc_now()
         for entry in commit.entries:
             row = _Row(next(self._positions), entry.event, entry.available_at)

@@ -123,14 +123,21 @@ class StreamAppend:
         return self.expected_version + len(self.events)
 
 
-def stream_appends(aggregates: Iterable[EventSourcedAggregate]) -> list[StreamAppend]:
+def stream_appends(
+    aggregates: Iterable[EventSourcedAggregate], stamped: Mapping[UUID, DomainEvent]
+) -> list[StreamAppend]:
     """The appends of the event-sourced aggregates that recorded events, with snapshots
-    where ``snapshot_every`` says one is due."""
+    where ``snapshot_every`` says one is due.
+
+    ``stamped`` holds the events as the outbox gets them (with their correlation ids, by
+    event id): the stream stores those very events, so both read back the same.
+    """
     appends: list[StreamAppend] = []
     for aggregate in aggregates:
-        events = aggregate.uncommitted_events
-        if not events:
+        recorded = aggregate.uncommitted_events
+        if not recorded:
             continue
+        events = [stamped.get(event.event_id, event) for event in recorded]
         expected, new = aggregate.version, aggregate.version + len(events)
         every = type(aggregate).snapshot_every
         snapshot = None
@@ -247,6 +254,11 @@ class EventStore(ABC):
     ) -> list[StoredEvent]:
         """Back-end hook: up to ``limit`` events of every stream with a position after
         ``after``, in position order, only of ``event_types`` when given."""
+
+    @abstractmethod
+    async def last_position(self) -> int:
+        """The position of the last event stored (0 when there is none): where a
+        projection being rebuilt has caught up with the store as it was when it started."""
 
     async def read_stream(
         self,

@@ -171,12 +171,13 @@ class UnitOfWork(ABC):
         self._check_open()
         events = self.collect_events()
         changes = self._changes()
-        appends = self._appends()
-        with self._event_flow.committing(self, len(changes) + len(appends), len(events)):
+        sourced = self._event_sourced()
+        with self._event_flow.committing(self, len(changes) + len(sourced), len(events)):
             entries = self._event_flow.prepare(events)  # stamped in the commit's trace
             if entries:
                 await self._event_flow.apply_inline(self, entries)
             views = self._view_tracker.writes()
+            appends = self._appends(sourced, entries)
             await self.write_changes(Commit(changes, entries, receipt, views, appends))
         self._view_tracker.committed(views)
         for append in appends:
@@ -256,19 +257,32 @@ class UnitOfWork(ABC):
             )
         return changes
 
-    def _appends(self) -> list[StreamAppend]:
+    def _event_sourced(self) -> list[EventSourcedAggregate]:
+        """The tracked event-sourced aggregates with events to append."""
         sourced: list[EventSourcedAggregate] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
             if isinstance(aggregate, EventSourcedAggregate):
-                if tracked.status is _Status.NEW and not aggregate.uncommitted_events:
-                    raise ConfigurationError(
-                        f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
-                        f"events: an event-sourced aggregate exists through its events, so "
-                        f"record the one that creates it"
-                    )
+                if not aggregate.uncommitted_events:
+                    if tracked.status is _Status.NEW:
+                        raise ConfigurationError(
+                            f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                            f"events: an event-sourced aggregate exists through its events, "
+                            f"so record the one that creates it"
+                        )
+                    continue
                 sourced.append(aggregate)
-        return stream_appends(sourced)
+        return sourced
+
+    @staticmethod
+    def _appends(
+        sourced: Sequence[EventSourcedAggregate], entries: Sequence[OutboxEntry]
+    ) -> list[StreamAppend]:
+        """The stream appends of ``sourced``, with their events as stamped for the outbox."""
+        if not sourced:
+            return []
+        stamped = {entry.event.event_id: entry.event for entry in entries}
+        return stream_appends(sourced, stamped)
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
         self._check_open()
