@@ -36,6 +36,7 @@ from facta.persistence import (
 )
 from facta.persistence.projection_order import ProjectionOrderBehavior
 from facta.persistence.projection_store import ProjectionStore
+from facta.persistence.receipts import DeferredReceipts
 
 __all__ = ["ApplicationBuilder"]
 
@@ -174,6 +175,8 @@ class ApplicationBuilder:
 
             # entering an operation puts its context in the scope; this binding routes to it
             binder.bind(OperationContext, to=FactoryProvider(_no_context), scope=OperationScope)
+            # the relay's batch of receipts of handlers that wrote nothing (one per application)
+            binder.bind(DeferredReceipts, to=DeferredReceipts())
 
         container = injector.Injector(
             [configure, self._persistence, *self._modules], auto_bind=True
@@ -195,9 +198,10 @@ class ApplicationBuilder:
             to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
         )
         delivery = self._delivery
+        deferred = container.get(DeferredReceipts)
         container.binder.bind(  # app.get(OutboxRelay) works whether or not it is a service
             OutboxRelay,
-            to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery)),
+            to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery, deferred)),
             scope=injector.SingletonScope,
         )
         services: list[BackgroundService] = []
@@ -226,7 +230,7 @@ class ApplicationBuilder:
     ) -> Pipelines:
         logging_behavior = LoggingBehavior()
         validation = ValidationBehavior()
-        transaction = TransactionBehavior(scope)
+        transaction = TransactionBehavior(scope, container.get(DeferredReceipts))
         ordering: tuple[PipelineBehavior, ...] = ()
         if any(info.lifecycle is Lifecycle.ASYNC for info in registry.projections):
             ordering = (ProjectionOrderBehavior(registry, _projection_store(container)),)

@@ -5,45 +5,77 @@ undelivered in the outbox. The relay claims due events under a lease (so several
 never run one event at once), runs only the handlers that have not yet succeeded or been
 dead-lettered, and records the outcome: delivered, or failed and due again after a
 backoff, until the retry policy dead-letters the handler.
+
+A claimed batch is delivered aggregate by aggregate: the events of up to
+``DeliverySettings.concurrency`` aggregates at once, each aggregate's in order. The
+receipts of handlers that wrote nothing (``DeferredReceipts``) and the completion of the
+delivered events are written in one transaction at the end of the batch; failures are
+recorded after it, event by event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from uuid import UUID
 
 from facta.application import Mediator
+from facta.domain import DomainEvent
+from facta.errors import HandlerFailure
 from facta.persistence import DeliverySettings, Outbox, PendingEvent
+from facta.persistence.receipts import DeferredReceipts
 
 __all__ = ["OutboxRelay"]
 
 _log = logging.getLogger("facta.relay")
+_UNSHARED = DeferredReceipts()
+"""For a relay made without its application's ``DeferredReceipts``: no handler defers to
+it, so every receipt is committed by its handler's own transaction."""
 
 
 class OutboxRelay:
     """A background service (and an operator's tool) that drains the outbox.
 
-    Add it to an application with ``ApplicationBuilder.add_service(OutboxRelay)``; call
-    ``drain()`` to deliver everything that is due once, from a script or a test.
+    Add it to an application with ``ApplicationBuilder.add_service(OutboxRelay)``, or get
+    it with ``app.get(OutboxRelay)``; call ``drain()`` to deliver everything that is due
+    once, from a script or a test. ``deferred`` is the application's ``DeferredReceipts``
+    (given by the container): without it, each receipt takes a transaction of its own.
     """
 
-    def __init__(self, outbox: Outbox, mediator: Mediator, settings: DeliverySettings) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        mediator: Mediator,
+        settings: DeliverySettings,
+        deferred: DeferredReceipts = _UNSHARED,
+    ) -> None:
         self._outbox = outbox
         self._mediator = mediator
         self._settings = settings
+        self._deferred = deferred
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         """Claim one batch of due events and deliver it; return how many were claimed."""
         batch = await self._outbox.claim(self._settings.batch_size, self._settings.lease)
-        delivered = []
-        for pending in batch:
-            if await self._deliver(pending):
-                delivered.append(pending.event.event_id)
-        if delivered:
-            await self._outbox.complete(delivered)
+        if not batch:
+            return 0
+        outcome = _Outcome()
+        with self._deferred.collecting() as receipts:
+            groups = _by_aggregate(batch)
+            workers = min(self._settings.concurrency, len(groups))
+            if workers <= 1:
+                await self._deliver_groups(iter(groups), outcome)
+            else:
+                queue = iter(groups)  # shared: each worker takes the next aggregate's events
+                async with asyncio.TaskGroup() as tasks:
+                    for _ in range(workers):
+                        tasks.create_task(self._deliver_groups(queue, outcome))
+        await self._outbox.complete(outcome.delivered, receipts)
+        for event, handlers, failures in outcome.failed:
+            await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
         return len(batch)
 
     async def drain(self, progress: Callable[[int], None] | None = None) -> int:
@@ -89,16 +121,44 @@ class OutboxRelay:
             except TimeoutError:
                 pass
 
-    async def _deliver(self, pending: PendingEvent) -> bool:
-        """Run the missing handlers of one event; True when it is now fully delivered."""
+    async def _deliver_groups(
+        self, groups: Iterator[list[PendingEvent]], outcome: _Outcome
+    ) -> None:
+        for group in groups:
+            for pending in group:
+                await self._deliver(pending, outcome)
+
+    async def _deliver(self, pending: PendingEvent, outcome: _Outcome) -> None:
+        """Run the missing handlers of one event, and note whether it is now delivered."""
         event = pending.event
         handlers = self._mediator.handler_names(type(event))
         missing = [handler for handler in handlers if handler not in pending.settled]
         if not missing:
-            return True
+            outcome.delivered.append(event.event_id)
+            return
         with self._mediator.instrumentation.delivering(event, missing):
             report = await self._mediator.dispatch(event, only=missing, durable=True)
         if report.ok:
-            return True
-        await self._outbox.record_failures(event, handlers, report.failures, self._settings.retry)
-        return False
+            outcome.delivered.append(event.event_id)
+        else:
+            outcome.failed.append((event, handlers, report.failures))
+
+
+class _Outcome:
+    """What the delivery of one batch came to."""
+
+    __slots__ = ("delivered", "failed")
+
+    def __init__(self) -> None:
+        self.delivered: list[UUID] = []
+        self.failed: list[tuple[DomainEvent, Sequence[str], Sequence[HandlerFailure]]] = []
+
+
+def _by_aggregate(batch: Sequence[PendingEvent]) -> list[list[PendingEvent]]:
+    """The batch's events grouped by aggregate, in order of first appearance; events of no
+    aggregate stand alone."""
+    groups: dict[object, list[PendingEvent]] = {}
+    for pending in batch:
+        event = pending.event
+        groups.setdefault(event.aggregate_id or event.event_id, []).append(pending)
+    return list(groups.values())

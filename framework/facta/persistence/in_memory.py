@@ -30,6 +30,7 @@ from facta.persistence.outbox import (
     DeliveryUpdate,
     Outbox,
     OutboxStats,
+    Receipt,
     StoredEvent,
 )
 from facta.persistence.projection_store import ProjectionStore, PruneRecord
@@ -161,8 +162,13 @@ class InMemoryOutbox(Outbox):
             claimed.append(self._stored(row))
         return claimed
 
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
         now = utc_now()
+        for receipt in receipts:
+            deliveries = self._store._deliveries.setdefault(receipt.event_id, {})
+            known = deliveries.get(receipt.handler)
+            if known is None or known.status is DeliveryStatus.FAILED:
+                deliveries[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
         for event_id in event_ids:
             row = self._store._outbox.get(event_id)
             if row is not None:

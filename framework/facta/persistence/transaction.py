@@ -5,6 +5,7 @@ from __future__ import annotations
 from facta.application import NextStep, OperationContext, OperationScope, PipelineBehavior
 from facta.domain import DomainEvent
 from facta.persistence.outbox import Receipt
+from facta.persistence.receipts import DeferredReceipts
 from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["TransactionBehavior"]
@@ -16,11 +17,15 @@ class TransactionBehavior(PipelineBehavior):
     A command handler that never asked for a unit of work costs nothing here. The commit
     dispatches the recorded events, so a command's ``send`` returns after its event
     handlers ran. For an event from the outbox, the handler's receipt is committed with
-    its writes (alone if it wrote nothing), so its success is recorded exactly once.
+    its writes, so its success is recorded exactly once. A handler that never asked for a
+    unit of work has nothing to commit it with: while the relay delivers a batch its
+    receipt joins the batch's transaction (``DeferredReceipts``), otherwise it is
+    committed alone.
     """
 
-    def __init__(self, scope: OperationScope) -> None:
+    def __init__(self, scope: OperationScope, deferred: DeferredReceipts | None = None) -> None:
         self._scope = scope
+        self._deferred = deferred
 
     async def handle(
         self, message: object, context: OperationContext, call_next: NextStep
@@ -35,9 +40,12 @@ class TransactionBehavior(PipelineBehavior):
         unit_of_work = self._scope.peek(UnitOfWork)
         if context.durable and isinstance(context.message, DomainEvent):
             # the handler's success is recorded with its writes, or alone if it wrote nothing
+            receipt = Receipt(context.message.event_id, context.handler)
             if not isinstance(unit_of_work, UnitOfWork):
+                if self._deferred is not None and self._deferred.defer(receipt):
+                    return result
                 unit_of_work = self._scope.injector.get(UnitOfWork)  # type: ignore[type-abstract]
-            await unit_of_work.commit(receipt=Receipt(context.message.event_id, context.handler))
+            await unit_of_work.commit(receipt=receipt)
         elif isinstance(unit_of_work, UnitOfWork):
             await unit_of_work.commit()
         return result

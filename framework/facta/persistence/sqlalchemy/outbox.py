@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,10 +28,11 @@ from facta.persistence.outbox import (
     DeliveryUpdate,
     Outbox,
     OutboxStats,
+    Receipt,
     StoredEvent,
 )
 from facta.persistence.sqlalchemy.documents import json_text
-from facta.persistence.sqlalchemy.schema import deliveries, outbox
+from facta.persistence.sqlalchemy.schema import deliveries, outbox, receipt_statement
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
 
@@ -43,6 +44,10 @@ class SqlAlchemyOutbox(Outbox):
         self._engine = engine
         self._registry = registry
         self._skip_locked = engine.dialect.name == "postgresql"
+        self._receipts = receipt_statement(engine.dialect.name)
+        self._relaxed_commit = (
+            text("SET LOCAL synchronous_commit TO OFF") if self._skip_locked else None
+        )
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -94,15 +99,29 @@ class SqlAlchemyOutbox(Outbox):
             rows = sorted((await connection.execute(statement)).all())
             return await self._stored(connection, rows)
 
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
-        if not event_ids:
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
+        if not (event_ids or receipts):
             return
+        now = utc_now()
         async with self._transaction() as connection:
-            await connection.execute(
-                update(outbox)
-                .where(outbox.c.event_id.in_(list(event_ids)))
-                .values(delivered_at=utc_now(), locked_until=None)
-            )
+            if receipts and self._relaxed_commit is not None:
+                # receipts of handlers that wrote nothing: lost in a crash, they only mean
+                # those handlers run again, which at-least-once delivery allows
+                await connection.execute(self._relaxed_commit)
+            if receipts:
+                await connection.execute(
+                    self._receipts,
+                    [
+                        {"event_id": receipt.event_id, "handler": receipt.handler, "now": now}
+                        for receipt in receipts
+                    ],
+                )
+            if event_ids:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.event_id.in_(list(event_ids)))
+                    .values(delivered_at=now, locked_until=None)
+                )
 
     async def update_deliveries(
         self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]

@@ -7,6 +7,7 @@ migrate with Alembic can import ``metadata`` into their ``env.py`` or copy the D
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -24,10 +25,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    bindparam,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql.expression import Executable
+
+from facta.persistence.outbox import DeliveryStatus
 
 __all__ = [
     "UtcDateTime",
@@ -37,6 +42,7 @@ __all__ = [
     "deliveries",
     "metadata",
     "outbox",
+    "receipt_statement",
 ]
 
 
@@ -122,6 +128,33 @@ deliveries = Table(
     PrimaryKeyConstraint("event_id", "handler", name="facta_deliveries_pk"),
 )
 Index("facta_deliveries_status", deliveries.c.status, deliveries.c.updated_at)
+
+
+@functools.cache
+def receipt_statement(dialect: str) -> Executable:
+    """The upsert of a handler's receipt (parameters ``event_id``, ``handler``, ``now``).
+
+    It inserts the receipt, or turns a failed delivery into a done one; a delivery that
+    is done or dead already is left alone, and the statement then changes no row.
+    """
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    receipt = upsert(deliveries).values(
+        event_id=bindparam("event_id"),
+        handler=bindparam("handler"),
+        status=DeliveryStatus.DONE.value,
+        attempts=0,
+        last_error="",
+        updated_at=bindparam("now"),
+    )
+    return receipt.on_conflict_do_update(
+        index_elements=[deliveries.c.event_id, deliveries.c.handler],
+        set_={
+            "status": DeliveryStatus.DONE.value,
+            "next_attempt_at": None,
+            "updated_at": receipt.excluded.updated_at,
+        },
+        where=deliveries.c.status == DeliveryStatus.FAILED.value,
+    )
 
 
 async def create_schema(engine: AsyncEngine) -> None:
