@@ -2,7 +2,8 @@
 
 Claiming is one ``UPDATE ... RETURNING`` over the partial index of undelivered rows; on
 PostgreSQL its sub-select takes ``FOR UPDATE SKIP LOCKED``, so concurrent relay workers
-never claim one row twice and never wait on each other.
+never claim one row twice and never wait on each other, and the claim and the completion
+of a batch are one statement each (``postgres_batches``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,9 +44,12 @@ from facta.persistence.outbox import (
     StoredEvent,
 )
 from facta.persistence.sqlalchemy.documents import json_text
+from facta.persistence.sqlalchemy.postgres_batches import PostgresBatches
 from facta.persistence.sqlalchemy.schema import deliveries, outbox, receipt_statement
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
+
+_UUIDS = ARRAY(Uuid())
 
 
 class SqlAlchemyOutbox(Outbox):
@@ -45,9 +60,7 @@ class SqlAlchemyOutbox(Outbox):
         self._registry = registry
         self._skip_locked = engine.dialect.name == "postgresql"
         self._receipts = receipt_statement(engine.dialect.name)
-        self._relaxed_commit = (
-            text("SET LOCAL synchronous_commit TO OFF") if self._skip_locked else None
-        )
+        self._batches = PostgresBatches(engine) if self._skip_locked else None
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -72,6 +85,11 @@ class SqlAlchemyOutbox(Outbox):
 
     async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
         now = utc_now()
+        if self._batches is not None:
+            try:
+                return await self._batches.claim(limit, now, now + lease)
+            except (DBAPIError, OSError) as error:
+                raise PersistenceError(f"the outbox could not be read: {error}") from error
         due = (
             select(outbox.c.position)
             .where(
@@ -103,11 +121,12 @@ class SqlAlchemyOutbox(Outbox):
         if not (event_ids or receipts):
             return
         now = utc_now()
+        if self._batches is not None:
+            try:
+                return await self._batches.complete(event_ids, receipts, now)
+            except (DBAPIError, OSError) as error:
+                raise PersistenceError(f"the outbox could not be written: {error}") from error
         async with self._transaction() as connection:
-            if receipts and self._relaxed_commit is not None:
-                # receipts of handlers that wrote nothing: lost in a crash, they only mean
-                # those handlers run again, which at-least-once delivery allows
-                await connection.execute(self._relaxed_commit)
             if receipts:
                 await connection.execute(
                     self._receipts,
@@ -119,7 +138,7 @@ class SqlAlchemyOutbox(Outbox):
             if event_ids:
                 await connection.execute(
                     update(outbox)
-                    .where(outbox.c.event_id.in_(list(event_ids)))
+                    .where(self._among(outbox.c.event_id, event_ids))
                     .values(delivered_at=now, locked_until=None)
                 )
 
@@ -278,6 +297,13 @@ class SqlAlchemyOutbox(Outbox):
             )
         return OutboxStats(int(total or 0) - int(pending or 0), int(pending or 0), int(dead or 0))
 
+    def _among(self, column: ColumnElement[UUID], event_ids: Sequence[UUID]) -> ColumnElement[bool]:
+        """``column IN event_ids``: on PostgreSQL one array parameter (``= ANY``), so the
+        statement is the same whatever the count, and is prepared once."""
+        if self._skip_locked:
+            return column == any_(bindparam("event_ids", list(event_ids), type_=_UUIDS))
+        return column.in_(list(event_ids))
+
     async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[StoredEvent]:
         """The rows with the handlers settled for each (done or dead)."""
         if not rows:
@@ -285,7 +311,7 @@ class SqlAlchemyOutbox(Outbox):
         settled: dict[UUID, set[str]] = {}
         for event_id, handler in await connection.execute(
             select(deliveries.c.event_id, deliveries.c.handler).where(
-                deliveries.c.event_id.in_([row[1] for row in rows]),
+                self._among(deliveries.c.event_id, [row[1] for row in rows]),
                 deliveries.c.status != DeliveryStatus.FAILED.value,
             )
         ):
