@@ -12,6 +12,7 @@ from facta.application import (
     DomainEventHandler,
     Envelope,
     EventContract,
+    EventUpcaster,
     IntegrationEvent,
     IntegrationEventHandler,
     Mediator,
@@ -28,7 +29,15 @@ from facta.application import (
 )
 from facta.application.projections import Lifecycle, Projection
 from facta.application.views import OneOf, Page, Range, View
-from facta.domain import AggregateRoot, DomainEvent, Entity, ValueObject, new_id, utc_now
+from facta.domain import (
+    AggregateRoot,
+    DomainEvent,
+    Entity,
+    EventSourcedAggregate,
+    ValueObject,
+    new_id,
+    utc_now,
+)
 from facta.errors import (
     AlreadyDelivered,
     ConcurrencyError,
@@ -63,6 +72,7 @@ from facta.hosting import Application, ApplicationBuilder, BackgroundService
 from facta.integration import OutboxRelay
 from facta.persistence import (
     DeliverySettings,
+    EventStore,
     InMemoryPersistence,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -95,7 +105,10 @@ __all__ = [
     "EventContract",
     "EventHandlingError",
     "EventOutOfOrder",
+    "EventSourcedAggregate",
+    "EventStore",
     "EventStormError",
+    "EventUpcaster",
     "FactaError",
     "FieldError",
     "HandlerFailure",

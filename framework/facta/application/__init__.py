@@ -33,14 +33,17 @@ from facta.application.pipeline import (
 )
 from facta.application.registry import HandlerRegistry
 from facta.application.tracing import current_traceparent, trace_context
+from facta.application.upcasting import DataUpcaster, EventUpcaster
 
 __all__ = [
     "Command",
     "CommandHandler",
+    "DataUpcaster",
     "DispatchReport",
     "DomainEventHandler",
     "Envelope",
     "EventContract",
+    "EventUpcaster",
     "HandlerRegistry",
     "HttpExchange",
     "Instrumentation",

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from facta.application.upcasting import DataUpcaster
 from facta.domain import DomainEvent
 from facta.errors import ConfigurationError
 
@@ -122,7 +123,7 @@ class IntegrationEventHandler(ABC, Generic[I]):
         """React to one integration event."""
 
 
-class Upcaster(ABC):
+class Upcaster(DataUpcaster):
     """Turns the data of an older CloudEvent type into the data of a newer one.
 
     Set ``source_type`` (the old type) and ``target`` (the newer contract class); facta

@@ -11,12 +11,13 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import injector
 
 from facta.application.dependencies import Constructor
 from facta.application.instrumentation import Instrumentation
+from facta.application.integration import Envelope, IntegrationEvent, IntegrationEventHandler
 from facta.application.messages import Command, Query
 from facta.application.operation import OperationContext, OperationScope
 from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
@@ -167,6 +168,43 @@ class Mediator:
                 await self._scope.exit(token)
         return DispatchReport(event, tuple(succeeded), tuple(failures))
 
+    async def handle_integration_event(
+        self,
+        handler_type: type[IntegrationEventHandler[Any]],
+        data: IntegrationEvent,
+        envelope: Envelope,
+        *,
+        inbox_key: UUID,
+    ) -> None:
+        """Run one integration event handler on ``data``, in its own operation, through the
+        integration event pipeline (``MessageKind.INTEGRATION_EVENT``).
+
+        The transaction behavior commits the handler's writes with its inbox receipt
+        (``inbox_key``, derived from the CloudEvent's ``source`` and ``id``): a second run
+        for the same event raises ``AlreadyDelivered`` and commits nothing.
+        """
+        factory = self._factory(handler_type)
+        correlation_id = _uuid(envelope.correlation_id) or inbox_key
+        context = OperationContext(
+            message=data,
+            message_id=inbox_key,
+            correlation_id=correlation_id,
+            causation_id=None,
+            chain=(envelope.type,),
+            handler=factory.name,
+            durable=True,
+        )
+        token = self._scope.enter(context)
+        try:
+            handler = factory.create()
+
+            def call() -> Any:
+                return handler.handle(data, envelope)
+
+            await run_pipeline(self._pipelines.integration_events, data, context, call)
+        finally:
+            await self._scope.exit(token)
+
     def handler_names(self, event_type: type[DomainEvent]) -> tuple[str, ...]:
         """The names of every handler ``dispatch`` runs for an event type."""
         return tuple(
@@ -216,6 +254,15 @@ class Mediator:
         if factory is None:
             factory = self._factories[handler_type] = Constructor.of(handler_type, self._container)
         return factory
+
+
+def _uuid(value: str | None) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _terminal(handler: Any, message: object) -> Any:

@@ -40,6 +40,9 @@ class MessageKind(enum.Enum):
     COMMAND = "command"
     QUERY = "query"
     EVENT = "event"
+    INTEGRATION_EVENT = "integration_event"
+    """A CloudEvent's typed data from another service, on its way to an
+    ``IntegrationEventHandler`` (ingestion over HTTP or a broker)."""
 
 
 class PipelineBehavior(ABC):
@@ -59,6 +62,7 @@ class Pipelines:
     commands: tuple[PipelineBehavior, ...] = ()
     queries: tuple[PipelineBehavior, ...] = ()
     events: tuple[PipelineBehavior, ...] = ()
+    integration_events: tuple[PipelineBehavior, ...] = ()
 
     def for_kind(self, kind: MessageKind) -> tuple[PipelineBehavior, ...]:
         """The behaviors of one message kind."""
@@ -66,6 +70,8 @@ class Pipelines:
             return self.commands
         if kind is MessageKind.QUERY:
             return self.queries
+        if kind is MessageKind.INTEGRATION_EVENT:
+            return self.integration_events
         return self.events
 
 

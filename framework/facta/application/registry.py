@@ -29,8 +29,9 @@ from facta.application.integration import (
     type_version,
 )
 from facta.application.projections import Lifecycle, Projection, ProjectionInfo, projection_info
+from facta.application.upcasting import EventUpcaster
 from facta.application.views import View
-from facta.domain import DomainEvent
+from facta.domain import DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, DuplicateHandler, HandlerNotFound
 
 __all__ = ["HandlerRegistry"]
@@ -43,6 +44,7 @@ _DISCOVERED = (
     EventContract,
     Upcaster,
     Projection,
+    EventUpcaster,
 )
 
 AnyHandler = type[CommandHandler[Any, Any]] | type[QueryHandler[Any, Any]]
@@ -67,14 +69,19 @@ class HandlerRegistry:
         self._view_owners: dict[type[View], str] = {}
         self._inline: dict[type[DomainEvent], list[type[Projection]]] = {}
         self._resolved_inline: dict[type[DomainEvent], tuple[type[Projection], ...]] = {}
+        self._event_upcasters: dict[tuple[str, int], type[EventUpcaster]] = {}
+        self._aggregates: dict[str, type[EventSourcedAggregate]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
 
     def add(self, handler_type: type[object]) -> None:
-        """Register a handler, projection, contract or upcaster class; again, it changes
-        nothing."""
+        """Register a handler, projection, contract or upcaster class, or an event-sourced
+        aggregate; again, it changes nothing."""
         if issubclass(handler_type, Projection):
             self._add_projection(handler_type)
+            return
+        if issubclass(handler_type, EventUpcaster | EventSourcedAggregate):
+            self._add_event_sourcing(handler_type)
             return
         if issubclass(handler_type, Upcaster):
             self._add_upcaster(handler_type)
@@ -214,6 +221,38 @@ class HandlerRegistry:
                 f"{handler_name(upcaster_type)}"
             )
 
+    def _add_event_sourcing(
+        self, member: type[EventUpcaster] | type[EventSourcedAggregate]
+    ) -> None:
+        """Register a stored-event upcaster, or an event-sourced aggregate (its apply
+        methods checked, its event types registered)."""
+        if issubclass(member, EventUpcaster):
+            key = member.key()
+            known = self._event_upcasters.setdefault(key, member)
+            if known is not member:
+                raise ConfigurationError(
+                    f"two upcasters read {key[0]!r} version {key[1]}: {handler_name(known)} "
+                    f"and {handler_name(member)}"
+                )
+            return
+        for event_type in member.appliers():
+            self.add_event_type(event_type)
+        known_aggregate = self._aggregates.setdefault(member.aggregate_type, member)
+        if known_aggregate is not member:
+            raise ConfigurationError(
+                f"two event-sourced aggregates are named {member.aggregate_type!r}: "
+                f"{handler_name(known_aggregate)} and {handler_name(member)}"
+            )
+
+    def event_upcaster(self, event_type: str, version: int) -> type[EventUpcaster] | None:
+        """The upcaster that reads version ``version`` of a stored event type, if any."""
+        return self._event_upcasters.get((event_type, version))
+
+    @property
+    def event_sourced_aggregates(self) -> dict[str, type[EventSourcedAggregate]]:
+        """Each event-sourced aggregate this application knows, by its ``aggregate_type``."""
+        return dict(self._aggregates)
+
     def contracts(self, event_type: type[DomainEvent]) -> tuple[ContractType, ...]:
         """The contracts that publish an event type (declared for it or a base class)."""
         try:
@@ -280,6 +319,8 @@ class HandlerRegistry:
                         continue
                     if issubclass(member, DomainEvent):
                         self.add_event_type(member)
+                    elif issubclass(member, EventSourcedAggregate):
+                        self.add(member)
                     elif issubclass(member, _DISCOVERED) and not inspect.isabstract(member):
                         self.add(member)
 

@@ -6,6 +6,7 @@ facta update [PATH]                                              bring it up to 
 facta add aggregate | command | query | event NAME               add to a generated service
 facta describe --app M:F [--format text | mermaid | markdown]    the message flow
 facta outbox stats | pending | dead | replay | relay | prune     operate the outbox
+facta events show AGGREGATE ID [--at TIME | --version N]         an aggregate's history
 ```
 
 Commands find the application through ``--app MODULE:FACTORY`` (or ``$FACTA_APP``).

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from facta import __version__
-from facta.cli import add, describe, new, outbox, projections
+from facta.cli import add, describe, events, new, outbox, projections
 from facta.cli.errors import EXIT_FAILURE, EXIT_USAGE, CommandError
 from facta.cli.loading import APP_ENV, first_line
 
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.register(commands, common)
     outbox.register(commands, common)
     projections.register(commands, common)
+    events.register(commands, common)
     return parser
 
 

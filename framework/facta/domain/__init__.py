@@ -5,6 +5,7 @@ reasoned about without any framework machinery in view.
 """
 
 from facta.domain.aggregate import AggregateRoot, new_id
+from facta.domain.event_sourced import EventSourcedAggregate, event_schema_version
 from facta.domain.events import METADATA_FIELDS, DomainEvent, utc_now
 from facta.domain.model import Entity, ValueObject
 from facta.errors import DomainError
@@ -15,7 +16,9 @@ __all__ = [
     "DomainError",
     "DomainEvent",
     "Entity",
+    "EventSourcedAggregate",
     "ValueObject",
+    "event_schema_version",
     "new_id",
     "utc_now",
 ]

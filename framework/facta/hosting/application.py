@@ -73,10 +73,8 @@ class Application:
 
         return Ingestor(
             self._registry,
-            self._container,
-            self._scope,
+            self._mediator,
             self._container.get(Outbox),  # type: ignore[type-abstract]
-            self._mediator.instrumentation,
         )
 
     @property

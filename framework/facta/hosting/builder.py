@@ -55,7 +55,9 @@ class ApplicationBuilder:
 
     - commands: logging, validation, *your behaviors*, transaction;
     - queries: logging, validation, *your behaviors*;
-    - events: logging, *your behaviors*, transaction.
+    - events: logging, *your behaviors*, transaction;
+    - integration events (CloudEvents from other services): logging, validation, *your
+      behaviors*, transaction (which commits the handler's inbox receipt with its writes).
 
     Your behaviors run in the order you add them; an ``instrument``-ed application's
     telemetry behavior runs outside all of them.
@@ -263,6 +265,13 @@ class ApplicationBuilder:
                 logging_behavior,
                 *custom[MessageKind.EVENT],
                 *ordering,
+                transaction,
+            ),
+            integration_events=(
+                *observe(MessageKind.INTEGRATION_EVENT),
+                logging_behavior,
+                validation,
+                *custom[MessageKind.INTEGRATION_EVENT],
                 transaction,
             ),
         )

@@ -2,46 +2,94 @@
 
 Every way in (the HTTP endpoint, the AMQP consumer) hands parsed CloudEvents to the
 ``Ingestor``. It finds the contract of the event's type (upcasting older versions),
-validates the data into it, and runs each ``IntegrationEventHandler`` of the type in its
-own operation and unit of work. The inbox is the handler's receipt, keyed by the event's
-``source`` and ``id``, committed in the same transaction as the handler's writes: an event
-already processed is acknowledged and not run again, and a refused event writes nothing.
+validates the data into it, and has the mediator run each ``IntegrationEventHandler`` of
+the type, each in its own operation, through the integration event pipeline
+(``MessageKind.INTEGRATION_EVENT``): the behaviors registered for that kind see it, and
+the transaction behavior commits the handler's writes together with its inbox receipt,
+keyed by the event's ``source`` and ``id``. An event already processed is acknowledged
+and not run again, and a refused event writes nothing. Copies of one event that race
+each other are each a success: the loser of the race finds the winner's receipt.
+
+``is_permanent`` tells the ways in which failures retrying cannot fix (bad input, a
+handler's ``PermanentFailure``) from those that may pass (a database that is down).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import injector
 import pydantic
 from cloudevents.core.v1.event import CloudEvent
 
-from facta.application import HandlerRegistry, OperationContext, OperationScope
-from facta.application.dependencies import Constructor
-from facta.application.instrumentation import Instrumentation
+from facta.application import HandlerRegistry, Mediator
+from facta.application.handlers import handler_name
 from facta.application.integration import Envelope, IntegrationEvent
 from facta.application.messages import field_errors
 from facta.application.tracing import trace_context
 from facta.errors import (
     AlreadyDelivered,
+    ConcurrencyError,
+    DomainError,
     EventHandlingError,
     FieldError,
     HandlerFailure,
+    IntegrationError,
+    InvalidCloudEvent,
     InvalidEventData,
+    MessageValidationError,
+    PermanentFailure,
+    PersistenceError,
+    PublishFailed,
     UnknownEventType,
 )
-from facta.integration.cloudevents import envelope_of
-from facta.persistence import Outbox, Receipt, UnitOfWork
+from facta.integration.cloudevents import envelope_of, is_json
+from facta.integration.limits import DEFAULT_MAX_DEPTH, load_json
+from facta.persistence import Outbox
 
-__all__ = ["IngestResult", "Ingestor", "inbox_key"]
+__all__ = [
+    "REFUSALS",
+    "IngestResult",
+    "Ingestor",
+    "inbox_key",
+    "is_permanent",
+    "is_transient",
+]
 
 _log = logging.getLogger("facta.ingestion")
-_JSON_TYPES = ("application/json", "text/json")
+
+REFUSALS: tuple[type[IntegrationError], ...] = (
+    InvalidCloudEvent,
+    UnknownEventType,
+    InvalidEventData,
+)
+"""What a way in raises for input that can never be processed: refuse it, never retry."""
+
+DEFAULT_CONFLICT_RETRIES = 5
+_PERMANENT = (*REFUSALS, PermanentFailure, MessageValidationError, DomainError)
+_TRANSIENT = (PersistenceError, PublishFailed, OSError, TimeoutError)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether retrying cannot fix ``error``: bad input (a refusal, a message that fails
+    validation, a business rule), a ``PermanentFailure``, or a handling error all of whose
+    handler failures are such."""
+    if isinstance(error, EventHandlingError):
+        return bool(error.failures) and all(is_permanent(f.error) for f in error.failures)
+    return isinstance(error, _PERMANENT)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is an outage that passes (a store or a broker that cannot be
+    reached, a conflict with another writer), so the same input may succeed later."""
+    if isinstance(error, EventHandlingError):
+        return any(is_transient(f.error) for f in error.failures)
+    return isinstance(error, _TRANSIENT) and not is_permanent(error)
 
 
 def inbox_key(source: str, event_id: str) -> uuid.UUID:
@@ -59,22 +107,26 @@ class IngestResult:
 
 
 class Ingestor:
-    """Validates incoming CloudEvents and runs their handlers exactly once per event."""
+    """Validates incoming CloudEvents and has their handlers run exactly once per event.
+
+    A handler whose commit loses a race with another writer (``ConcurrencyError``) is a
+    duplicate when the winner was a copy of the same event (its receipt is there), and is
+    otherwise run again in a fresh operation, up to ``conflict_retries`` times.
+    """
 
     def __init__(
         self,
         registry: HandlerRegistry,
-        container: injector.Injector,
-        scope: OperationScope,
+        mediator: Mediator,
         outbox: Outbox,
-        instrumentation: Instrumentation | None = None,
+        *,
+        conflict_retries: int = DEFAULT_CONFLICT_RETRIES,
     ) -> None:
-        self._instrumentation = instrumentation or Instrumentation()
+        self._instrumentation = mediator.instrumentation
         self._registry = registry
-        self._container = container
-        self._scope = scope
+        self._mediator = mediator
         self._outbox = outbox
-        self._constructors: dict[type[Any], Constructor[Any]] = {}
+        self._conflict_retries = conflict_retries
 
     @property
     def accepted_types(self) -> tuple[str, ...]:
@@ -129,26 +181,21 @@ class Ingestor:
             self._instrumentation.receiving(event),
         ):
             for handler_type in self._registry.integration_handlers(event_type):
-                constructor = self._constructor(handler_type)
-                if await self._outbox.is_delivered(key, constructor.name):
-                    duplicates.append(constructor.name)
-                    continue
+                name = handler_name(handler_type)
                 try:
-                    await self._run(constructor, data, envelope, key)
-                except AlreadyDelivered:
-                    duplicates.append(constructor.name)
+                    ran = await self._deliver(handler_type, name, data, envelope, key)
                 except Exception as error:
                     _log.error(
                         "integration handler %s failed on %s %s from %s",
-                        constructor.name,
+                        name,
                         event_type,
                         envelope.id,
                         envelope.source,
                         exc_info=error,
                     )
-                    failures.append(HandlerFailure(constructor.name, error))
+                    failures.append(HandlerFailure(name, error))
                 else:
-                    handled.append(constructor.name)
+                    (handled if ran else duplicates).append(name)
         if failures:
             raise EventHandlingError(event_type, envelope.id, failures)
         return IngestResult(event_type, tuple(handled), tuple(duplicates))
@@ -159,66 +206,50 @@ class Ingestor:
             self.validate(event)
         return [await self.ingest(event) for event in events]
 
-    async def _run(
+    async def _deliver(
         self,
-        constructor: Constructor[Any],
+        handler_type: type[Any],
+        name: str,
         data: IntegrationEvent,
         envelope: Envelope,
         key: uuid.UUID,
-    ) -> None:
-        correlation = _uuid(envelope.correlation_id) or key
-        context = OperationContext(
-            message=data,
-            message_id=key,
-            correlation_id=correlation,
-            causation_id=None,
-            chain=(envelope.type,),
-            handler=constructor.name,
-        )
-        token = self._scope.enter(context)
-        try:
-            handler = constructor.create()
-            await handler.handle(data, envelope)
-            unit_of_work = self._scope.peek(UnitOfWork)
-            if not isinstance(unit_of_work, UnitOfWork):
-                unit_of_work = self._container.get(UnitOfWork)  # type: ignore[type-abstract]
-            await unit_of_work.commit(receipt=Receipt(key, constructor.name))
-        finally:
-            await self._scope.exit(token)
-
-    def _constructor(self, handler_type: type[Any]) -> Constructor[Any]:
-        constructor = self._constructors.get(handler_type)
-        if constructor is None:
-            constructor = Constructor.of(handler_type, self._container)
-            self._constructors[handler_type] = constructor
-        return constructor
+    ) -> bool:
+        """Run one handler unless its receipt is there; whether it ran (False: duplicate)."""
+        attempt = 0
+        while True:
+            if await self._outbox.is_delivered(key, name):
+                return False
+            try:
+                await self._mediator.handle_integration_event(
+                    handler_type, data, envelope, inbox_key=key
+                )
+            except AlreadyDelivered:
+                return False  # a copy of this event committed first: its receipt won
+            except ConcurrencyError:
+                attempt += 1
+                if await self._outbox.is_delivered(key, name):
+                    return False  # the writer that won was a copy of this very event
+                if attempt > self._conflict_retries:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            return True
 
 
 def _json_data(event: CloudEvent) -> object:
-    content_type = (event.get_datacontenttype() or "application/json").split(";")[0].strip()
+    content_type = event.get_datacontenttype()
     data = event.get_data()
-    if not (content_type in _JSON_TYPES or content_type.endswith("+json")):
+    if not is_json(content_type):
         raise InvalidEventData(
             event.get_type(), [_field_error(f"datacontenttype {content_type} is not JSON")]
         )
     if isinstance(data, bytes | str):
         try:
-            return json.loads(data)
-        except ValueError as error:
-            raise InvalidEventData(
-                event.get_type(), [_field_error(f"data is not JSON: {error}")]
-            ) from error
+            return load_json(data, DEFAULT_MAX_DEPTH, "the data")
+        except InvalidCloudEvent as error:
+            raise InvalidEventData(event.get_type(), [_field_error(error.reason)]) from error
     return data
 
 
 def _field_error(message: str) -> FieldError:
     return FieldError(location=(), message=message, code="invalid")
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

@@ -58,6 +58,11 @@ class EventFlow:
         """The instrumentation hook around one unit of work's write (a no-op by default)."""
         return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
 
+    @property
+    def registry(self) -> HandlerRegistry:
+        """The handler registry of the application (its event classes and upcasters)."""
+        return self._registry
+
     def prepare(self, events: Sequence[DomainEvent]) -> list[OutboxEntry]:
         """The outbox entries for ``events``, stamped with this operation's ids."""
         if not events:

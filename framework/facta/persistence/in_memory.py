@@ -16,12 +16,14 @@ from uuid import UUID
 
 import injector
 
-from facta.application import OperationScope
+from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
 from facta.application.views import View, ViewQuery, index_kind, normalized_value
-from facta.domain import AggregateRoot, DomainEvent, utc_now
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import EventStore, LoadedStream
+from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
 from facta.persistence.in_memory_projections import InMemoryProjectionStore
 from facta.persistence.outbox import (
     Delivery,
@@ -29,9 +31,9 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
     Receipt,
-    StoredEvent,
 )
 from facta.persistence.projection_store import ProjectionStore, PruneRecord
 from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
@@ -41,7 +43,7 @@ __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUn
 
 
 @dataclass(slots=True)
-class _OutboxRow:
+class _Row:
     position: int
     event: DomainEvent
     available_at: datetime
@@ -58,13 +60,15 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], StoredState] = {}
-        self._outbox: dict[UUID, _OutboxRow] = {}
-        self._undelivered: dict[UUID, _OutboxRow] = {}
+        self._outbox: dict[UUID, _Row] = {}
+        self._undelivered: dict[UUID, _Row] = {}
         self._deliveries: dict[UUID, dict[str, Delivery]] = {}
         self._positions = itertools.count(1)
         self._views: dict[str, dict[str, StoredView]] = {}
         self._projection_states: dict[str, str] = {}
         self._pruned: PruneRecord | None = None
+        self.streams = InMemoryStreams()
+        """The streams of event-sourced aggregates, and their snapshots."""
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
@@ -102,6 +106,7 @@ class InMemoryStore:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
+        self.streams.check(commit.appends)
         receipt = commit.receipt
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
@@ -120,9 +125,10 @@ class InMemoryStore:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
+        self.streams.append(commit.appends)
         now = utc_now()
         for entry in commit.entries:
-            row = _OutboxRow(next(self._positions), entry.event, entry.available_at)
+            row = _Row(next(self._positions), entry.event, entry.available_at)
             self._outbox[entry.event.event_id] = row
             if entry.delivered:
                 row.delivered_at = now
@@ -138,7 +144,7 @@ class InMemoryStore:
             else:
                 views[write.view_id] = StoredView(write.document, write.new_version)
 
-    def deliver(self, row: _OutboxRow, now: datetime) -> None:
+    def deliver(self, row: _Row, now: datetime) -> None:
         """Mark one outbox row delivered."""
         row.delivered_at, row.locked_until = now, None
         self._undelivered.pop(row.event.event_id, None)
@@ -150,9 +156,9 @@ class InMemoryOutbox(Outbox):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
-        claimed: list[StoredEvent] = []
+        claimed: list[OutboxRow] = []
         for row in self._store._undelivered.values():
             if len(claimed) >= limit:
                 break
@@ -192,7 +198,7 @@ class InMemoryOutbox(Outbox):
         delivery = self._store._deliveries.get(event_id, {}).get(handler)
         return delivery is not None and delivery.status is DeliveryStatus.DONE
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         rows = list(self._store._undelivered.values())[:limit]
         return [self._stored(row) for row in rows]
 
@@ -266,7 +272,7 @@ class InMemoryOutbox(Outbox):
         )
         return OutboxStats(len(self._store._outbox) - pending, pending, dead)
 
-    def _stored(self, row: _OutboxRow) -> StoredEvent:
+    def _stored(self, row: _Row) -> OutboxRow:
         handlers = self._store._deliveries.get(row.event.event_id, {})
         settled = frozenset(
             name
@@ -274,7 +280,7 @@ class InMemoryOutbox(Outbox):
             if delivery.status is not DeliveryStatus.FAILED
         )
         event = row.event
-        return StoredEvent(row.position, event.event_id, event.event_type, event, settled)
+        return OutboxRow(row.position, event.event_id, event.event_type, event, settled)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -322,6 +328,12 @@ class InMemoryUnitOfWork(UnitOfWork):
                 found.append((view, stored))
         return found
 
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        schema = aggregate_type.state_schema() if aggregate_type.snapshot_every else None
+        return self._store.streams.load(aggregate_type.aggregate_type, aggregate_id, schema)
+
 
 class InMemoryPersistence(injector.Module):
     """Installs the in-memory back-end: one store per application, a unit of work per operation.
@@ -345,6 +357,13 @@ class InMemoryPersistence(injector.Module):
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
         binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
+        binder.bind(
+            EventStore,  # type: ignore[type-abstract]
+            to=FactoryProvider(
+                lambda container: InMemoryEventStore(store.streams, container.get(HandlerRegistry))
+            ),
+            scope=injector.SingletonScope,
+        )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 
 

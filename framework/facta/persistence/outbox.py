@@ -45,11 +45,11 @@ __all__ = [
     "DeliveryUpdate",
     "Outbox",
     "OutboxEntry",
+    "OutboxRow",
     "OutboxStats",
     "PendingEvent",
     "Receipt",
     "RetryPolicy",
-    "StoredEvent",
     "describe_error",
     "is_exhausted",
     "next_attempt",
@@ -213,7 +213,7 @@ class DeliveryUpdate:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEvent:
+class OutboxRow:
     """An outbox row as a back-end loaded it, before it is decoded.
 
     ``payload`` is the event itself (in memory), its JSON text, or its fields as a
@@ -389,7 +389,7 @@ class Outbox(ABC):
         payloads reads it from the application's registry)."""
         raise ConfigurationError(f"this outbox cannot read back {event_type!r} events")
 
-    def _decode(self, row: StoredEvent) -> PendingEvent:
+    def _decode(self, row: OutboxRow) -> PendingEvent:
         payload = row.payload
         if isinstance(payload, DomainEvent):
             event = payload
@@ -400,7 +400,7 @@ class Outbox(ABC):
         return PendingEvent(row.position, event, row.settled)
 
     @abstractmethod
-    async def claim_rows(self, limit: int, lease: timedelta) -> Sequence[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
         """Back-end hook: lease up to ``limit`` (> 0) due events, oldest first.
 
         Due: undelivered, available, and not under another worker's lease. Two workers
@@ -408,7 +408,7 @@ class Outbox(ABC):
         """
 
     @abstractmethod
-    async def pending_rows(self, limit: int) -> Sequence[StoredEvent]:
+    async def pending_rows(self, limit: int) -> Sequence[OutboxRow]:
         """Back-end hook: up to ``limit`` (> 0) undelivered events by position; no writes."""
 
     @abstractmethod

@@ -38,9 +38,9 @@ class ProjectionOrderBehavior(PipelineBehavior):
         info, event_types = self._projection(context.handler)
         if info is None:
             return await call_next()
-        if await self._store.state(info.name) is ProjectionState.PAUSED:
+        waiting_for = await self._store.blocker(message, info.name, event_types)
+        if waiting_for is ProjectionState.PAUSED:
             raise ProjectionPaused(info.name)
-        waiting_for = await self._store.unapplied_predecessor(message, info.name, event_types)
         if waiting_for is not None:
             raise EventOutOfOrder(
                 info.name, message.event_type, str(message.event_id), str(waiting_for)

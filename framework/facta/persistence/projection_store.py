@@ -69,6 +69,16 @@ class ProjectionStore(ABC):
         may make an event wait for them too, which is safe (they never wait in a cycle).
         """
 
+    async def blocker(
+        self, event: DomainEvent, handler: str, event_types: Collection[str]
+    ) -> UUID | ProjectionState | None:
+        """What keeps ``handler`` from applying ``event`` now: ``ProjectionState.PAUSED``,
+        the id of an unapplied predecessor, or None. One round trip where a back-end can
+        (the default asks ``state`` then ``unapplied_predecessor``)."""
+        if await self.state(handler) is ProjectionState.PAUSED:
+            return ProjectionState.PAUSED
+        return await self.unapplied_predecessor(event, handler, event_types)
+
     @abstractmethod
     async def history(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from facta.application import NextStep, OperationContext, OperationScope, PipelineBehavior
-from facta.domain import DomainEvent
 from facta.persistence.outbox import Receipt
 from facta.persistence.receipts import DeferredReceipts
 from facta.persistence.unit_of_work import UnitOfWork
@@ -17,8 +16,9 @@ class TransactionBehavior(PipelineBehavior):
     A command handler that never asked for a unit of work costs nothing here. The commit
     dispatches the recorded events, so a command's ``send`` returns after its event
     handlers ran. For an event from the outbox, the handler's receipt is committed with
-    its writes, so its success is recorded exactly once. A handler that never asked for a
-    unit of work has nothing to commit it with: while the relay delivers a batch its
+    its writes, so its success is recorded exactly once; an integration event's receipt
+    is its inbox key (``context.message_id``), the same way. A handler that never asked
+    for a unit of work has nothing to commit it with: while the relay delivers a batch its
     receipt joins the batch's transaction (``DeferredReceipts``), otherwise it is
     committed alone.
     """
@@ -38,9 +38,10 @@ class TransactionBehavior(PipelineBehavior):
                 await unit_of_work.rollback()
             raise
         unit_of_work = self._scope.peek(UnitOfWork)
-        if context.durable and isinstance(context.message, DomainEvent):
-            # the handler's success is recorded with its writes, or alone if it wrote nothing
-            receipt = Receipt(context.message.event_id, context.handler)
+        if context.durable:
+            # the handler's success is recorded with its writes, or alone if it wrote nothing;
+            # the receipt's key is the event's id (outbox) or its inbox key (ingestion)
+            receipt = Receipt(context.message_id, context.handler)
             if not isinstance(unit_of_work, UnitOfWork):
                 if self._deferred is not None and self._deferred.defer(receipt):
                     return result

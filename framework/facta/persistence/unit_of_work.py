@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from facta.application.views import View, ViewQuery
-from facta.domain import AggregateRoot, DomainEvent
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import LoadedStream, StreamAppend, replay, stream_appends
 from facta.persistence.outbox import OutboxEntry, Receipt
 from facta.persistence.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 
@@ -55,17 +56,19 @@ class Commit:
     belongs to an event handler's operation, the ``receipt`` of that handler's success,
     which must be refused (``AlreadyDelivered``) if it was recorded before; and the
     ``views`` its projections (or handlers) wrote.
+    The ``appends`` of event-sourced aggregates' streams go in the same transaction.
     """
 
     changes: Sequence[Change]
     entries: Sequence[OutboxEntry]
     receipt: Receipt | None
     views: Sequence[ViewWrite] = ()
+    appends: Sequence[StreamAppend] = ()
 
     @property
     def empty(self) -> bool:
         """Whether there is nothing to write at all."""
-        return not (self.changes or self.entries or self.receipt or self.views)
+        return not (self.changes or self.entries or self.receipt or self.views or self.appends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +168,18 @@ class UnitOfWork(ABC):
         """
         events = self.collect_events()
         changes = self._changes()
-        with self._event_flow.committing(self, len(changes), len(events)):
+        appends = self._appends()
+        with self._event_flow.committing(self, len(changes) + len(appends), len(events)):
             entries = self._event_flow.prepare(events)  # stamped in the commit's trace
             if entries:
                 await self._event_flow.apply_inline(self, entries)
             views = self._view_tracker.writes()
-            await self.write_changes(Commit(changes, entries, receipt, views))
+            await self.write_changes(Commit(changes, entries, receipt, views, appends))
         self._view_tracker.committed(views)
+        for append in appends:
+            append.aggregate.mark_committed(append.new_version)
+            stream_key = (type(append.aggregate), append.stream_id)
+            self._tracked[stream_key] = _Tracked(append.aggregate, _Status.LOADED, None)
         for change in changes:
             key = (type(change.aggregate), change.aggregate_id)
             if change.kind is ChangeKind.DELETE:
@@ -200,6 +208,8 @@ class UnitOfWork(ABC):
                     f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
                     f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
                 )
+            if isinstance(aggregate, EventSourcedAggregate):
+                continue  # its events are its changes: see _appends
             if tracked.status is _Status.REMOVED:
                 changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
                 continue
@@ -215,6 +225,20 @@ class UnitOfWork(ABC):
             )
         return changes
 
+    def _appends(self) -> list[StreamAppend]:
+        sourced: list[EventSourcedAggregate] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if isinstance(aggregate, EventSourcedAggregate):
+                if tracked.status is _Status.NEW and not aggregate.uncommitted_events:
+                    raise ConfigurationError(
+                        f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                        f"events: an event-sourced aggregate exists through its events, so "
+                        f"record the one that creates it"
+                    )
+                sourced.append(aggregate)
+        return stream_appends(sourced)
+
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
         if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
             raise PersistenceError(
@@ -228,6 +252,12 @@ class UnitOfWork(ABC):
             if tracked.status is _Status.REMOVED:
                 return None
             return cast(A, tracked.aggregate)
+        if issubclass(aggregate_type, EventSourcedAggregate):
+            stream = await self.load_stream(aggregate_type, aggregate_id)
+            sourced = replay(aggregate_type, aggregate_id, stream, self._event_flow.registry)
+            if sourced is not None:
+                self._tracked[key] = _Tracked(sourced, _Status.LOADED, None)
+            return cast(A | None, sourced)
         stored = await self.load_state(aggregate_type, aggregate_id)
         if stored is None:
             return None
@@ -258,6 +288,11 @@ class UnitOfWork(ABC):
             raise ConfigurationError(
                 f"{aggregate.aggregate_type} {aggregate.id!r} was not loaded by this unit of "
                 f"work: get() it from the repository before removing it"
+            )
+        if isinstance(aggregate, EventSourcedAggregate):
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} is event-sourced: its history "
+                f"is kept, not deleted; record an event that closes it instead"
             )
         if tracked.status is _Status.NEW:
             del self._tracked[key]
@@ -298,6 +333,16 @@ class UnitOfWork(ABC):
     async def count_views(self, query: ViewQuery) -> int:
         """Back-end hook: how many committed views match a query's conditions."""
         raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        """Back-end hook: an event-sourced aggregate's latest snapshot of the current
+        ``state_schema()`` (when it takes snapshots) and the events after it."""
+        raise ConfigurationError(
+            f"{type(self).__name__} has no event store: {aggregate_type.aggregate_type} is "
+            f"event-sourced; use a back-end that stores streams"
+        )
 
 
 class Repository(Generic[A]):

@@ -342,7 +342,7 @@ class TelemetryBehavior(PipelineBehavior):
     ) -> object:
         if not self._telemetry.active():
             return await call_next()
-        if self._kind is MessageKind.EVENT:
+        if self._kind in (MessageKind.EVENT, MessageKind.INTEGRATION_EVENT):
             return await self._handler(message, context, call_next)
         name = type(message).__name__
         kind = "command" if isinstance(message, Command) else "query"

@@ -13,18 +13,24 @@
 Every error is an ``application/problem+json`` answer (RFC 9457). Input that can never be
 processed gets a 4xx and writes nothing, so the sender should not retry it:
 
-- 400 ``urn:facta:problem:invalid-cloudevent``: not a valid CloudEvents 1.0 request;
+- 400 ``urn:facta:problem:invalid-cloudevent``: not a valid CloudEvents 1.0 request
+  (an attribute that breaks the specification's type system, JSON nested deeper than
+  ``IngestionLimits.max_depth``, ...);
 - 400 ``urn:facta:problem:unknown-event-type``: no handler or upcaster takes the type
   (``accepted_types`` lists those that do);
 - 400 ``urn:facta:problem:invalid-event-data``: the data does not fit the contract
   (``errors`` lists the fields, with JSON Pointers into the request body);
 - 413 ``about:blank``: the body is larger than ``max_body_size``;
-- 415 ``about:blank``: neither binary mode nor a JSON structured or batch content type.
+- 415 ``about:blank``: neither binary mode nor a JSON structured or batch content type;
+- 422 ``urn:facta:problem:event-refused``: a handler refused the event for good (it
+  raised a ``PermanentFailure``, a ``DomainError`` or a validation error).
 
-A handler that fails is a 500 (``urn:facta:problem:event-handling-failed``), a store that
-cannot be reached a 503: the sender should send the same event again later, and the inbox
-makes sure that the handlers that already succeeded do not run twice. Those answers name
-the event but never the exception, which is logged.
+A handler that fails otherwise is a 500 (``urn:facta:problem:event-handling-failed``), a
+store that cannot be reached a 503 with ``Retry-After``: the sender should send the same
+event again later, and the inbox makes sure that the handlers that already succeeded do
+not run twice. Those answers name the event but never the exception, which is logged.
+Copies of one event sent at once are each answered 200: one runs the handlers, the others
+are duplicates.
 """
 
 from __future__ import annotations
@@ -52,10 +58,12 @@ from facta.integration.cloudevents import (
     CloudEvent,
     read_http,
 )
-from facta.integration.ingestion import IngestResult
+from facta.integration.ingestion import REFUSALS, IngestResult, is_permanent, is_transient
+from facta.integration.limits import DEFAULT_MAX_BODY_SIZE, IngestionLimits
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
+    "EVENT_REFUSED",
     "HANDLING_FAILED",
     "INVALID_CLOUDEVENT",
     "INVALID_EVENT_DATA",
@@ -65,9 +73,6 @@ __all__ = [
     "cloudevents_router",
 ]
 
-DEFAULT_MAX_BODY_SIZE = 1024 * 1024
-"""The largest request body the endpoint reads by default: 1 MiB."""
-
 INVALID_CLOUDEVENT = "urn:facta:problem:invalid-cloudevent"
 """The problem type of a request that is not a valid CloudEvent."""
 UNKNOWN_EVENT_TYPE = "urn:facta:problem:unknown-event-type"
@@ -76,6 +81,11 @@ INVALID_EVENT_DATA = "urn:facta:problem:invalid-event-data"
 """The problem type of an event whose data does not fit its contract."""
 HANDLING_FAILED = "urn:facta:problem:event-handling-failed"
 """The problem type of an event a handler failed on; send it again later."""
+EVENT_REFUSED = "urn:facta:problem:event-refused"
+"""The problem type of an event a handler refused for good (``PermanentFailure``, a
+business rule, invalid input); sending it again will not help."""
+RETRY_AFTER_SECONDS = 5
+"""The ``Retry-After`` of a 503: how long a sender should wait before sending again."""
 
 _log = logging.getLogger("facta.web.cloudevents")
 _DRAIN_FACTOR = 16  # a refused oversized body is read (and dropped) up to this many limits
@@ -116,20 +126,27 @@ def cloudevents_router(
     app: Application,
     path: str = "/events",
     *,
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    limits: IngestionLimits | None = None,
+    max_body_size: int | None = None,
     allowed_origins: Collection[str] | None = None,
 ) -> APIRouter:
     """A FastAPI router that receives CloudEvents for ``app``'s integration event handlers.
 
-    ``path`` is where events are POSTed (schemas are served under ``{path}/schemas/``);
-    bodies larger than ``max_body_size`` bytes are refused with 413. ``allowed_origins``
-    limits which senders pass the webhook validation handshake (``None``: any).
+    ``path`` is where events are POSTed (schemas are served under ``{path}/schemas/``).
+    ``limits`` caps the body size (a larger body is refused with 413) and the JSON
+    nesting depth (deeper is a 400); the defaults are ``IngestionLimits()``: 1 MiB and 64
+    levels. ``max_body_size`` alone sets the body size (the older spelling).
+    ``allowed_origins`` limits which senders pass the webhook validation handshake
+    (``None``: any).
     Include it in your FastAPI application: ``api.include_router(cloudevents_router(app))``.
     """
     if not path.startswith("/"):
         raise ValueError(f"the path must start with '/', not {path!r}")
-    if max_body_size < 1:
-        raise ValueError("max_body_size must be at least 1 byte")
+    if limits is None:
+        limits = IngestionLimits(max_body_size=max_body_size or DEFAULT_MAX_BODY_SIZE)
+    elif max_body_size is not None:
+        raise ValueError("give the body size in limits or in max_body_size, not both")
+    max_size = limits.max_body_size
     path = path.rstrip("/") or "/"
     schemas_path = f"{path.rstrip('/')}/schemas/{{cloudevent_type}}.json"
     origins = None if allowed_origins is None else frozenset(allowed_origins)
@@ -137,10 +154,10 @@ def cloudevents_router(
 
     async def receive(request: Request) -> Response:
         try:
-            body = await _read_body(request, max_body_size)
+            body = await _read_body(request, max_size)
         except _BodyTooLarge:
             return _refuse(
-                Problem.of(413, f"the body is larger than the limit of {max_body_size} bytes")
+                Problem.of(413, f"the body is larger than the limit of {max_size} bytes")
             )
         headers = dict(request.headers)
         unsupported = _unsupported_media_type(headers)
@@ -150,36 +167,20 @@ def cloudevents_router(
                 {"accept": f"{STRUCTURED_CONTENT_TYPE}, {BATCH_CONTENT_TYPE}"},
             )
         try:
-            events = read_http(headers, body)
+            events = read_http(headers, body, limits=limits)
         except InvalidCloudEvent as error:
             return _refuse(
                 Problem.of(400, error.reason, type=INVALID_CLOUDEVENT, title="Invalid CloudEvent")
             )
         try:
             results = await app.ingestor.ingest_all(events)
-        except (UnknownEventType, InvalidEventData):
+        except REFUSALS:
             return _refuse(_refusal(app, events, _mode(headers)))
         except EventHandlingError as error:
-            _log.error(
-                "%d handler(s) failed on CloudEvent %s (%s); answered 500 so that the sender "
-                "retries",
-                len(error.failures),
-                error.event_id,
-                error.event_type,
-            )
-            return Problem.of(
-                500,
-                "a handler of this event failed; what it did was not committed. Send the "
-                "same event again later: handlers that succeeded will not run twice.",
-                type=HANDLING_FAILED,
-                title="Event handling failed",
-                extensions={"event_id": error.event_id},
-            ).response()
+            return _handling_failed(error)
         except PersistenceError:
             _log.exception("the store failed while ingesting CloudEvents; answered 503")
-            return Problem.of(
-                503, "the events cannot be stored now; send them again later"
-            ).response()
+            return _unavailable()
         except Exception:
             _log.exception("ingesting CloudEvents failed unexpectedly; answered 500")
             return Problem.of(
@@ -223,7 +224,7 @@ def cloudevents_router(
         ),
         responses={
             200: {"model": IngestionSummary, "description": "Every event was processed"},
-            **problem_responses(400, 413, 415, 500, 503),
+            **problem_responses(400, 413, 415, 422, 500, 503),
         },
         openapi_extra={"requestBody": _REQUEST_BODY},
     )
@@ -339,6 +340,51 @@ def _refusal(app: Application, events: Sequence[CloudEvent], mode: str) -> Probl
                 extensions=extensions,
             )
     return Problem.of(400, "the events were refused", type=INVALID_CLOUDEVENT)
+
+
+def _handling_failed(error: EventHandlingError) -> Response:
+    """The answer when handlers failed: 422 if retrying cannot help, 503 for an outage."""
+    extensions: dict[str, JsonValue] = {"event_id": error.event_id}
+    if is_permanent(error):
+        return _refuse(
+            Problem.of(
+                422,
+                "a handler refused this event for good; what it did was not committed. "
+                "Sending it again will not help.",
+                type=EVENT_REFUSED,
+                title="Event refused",
+                extensions=extensions,
+            )
+        )
+    if is_transient(error):
+        _log.error(
+            "a store or broker failed while handling CloudEvent %s (%s); answered 503",
+            error.event_id,
+            error.event_type,
+        )
+        return _unavailable(extensions)
+    _log.error(
+        "%d handler(s) failed on CloudEvent %s (%s); answered 500 so that the sender retries",
+        len(error.failures),
+        error.event_id,
+        error.event_type,
+    )
+    return Problem.of(
+        500,
+        "a handler of this event failed; what it did was not committed. Send the same "
+        "event again later: handlers that succeeded will not run twice.",
+        type=HANDLING_FAILED,
+        title="Event handling failed",
+        extensions=extensions,
+    ).response()
+
+
+def _unavailable(extensions: dict[str, JsonValue] | None = None) -> Response:
+    return Problem.of(
+        503,
+        "the events cannot be stored now; send them again later",
+        extensions=extensions,
+    ).response({"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
 def _refuse(problem: Problem, headers: dict[str, str] | None = None) -> Response:

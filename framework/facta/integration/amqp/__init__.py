@@ -28,15 +28,19 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 from facta.integration.amqp.codec import Mode, read_message, to_message
 from facta.integration.amqp.consumer import AmqpConsumer, ConsumerStats, HasIngestor
 from facta.integration.amqp.dead_letters import REASON_HEADER
+from facta.integration.amqp.decisions import Action, Decision, DeliveryPolicy
 from facta.integration.amqp.publisher import AmqpPublisher
 from facta.integration.amqp.topology import DEFAULT_EXCHANGE, QueueTopology
 
 __all__ = [
     "DEFAULT_EXCHANGE",
     "REASON_HEADER",
+    "Action",
     "AmqpConsumer",
     "AmqpPublisher",
     "ConsumerStats",
+    "Decision",
+    "DeliveryPolicy",
     "HasIngestor",
     "Mode",
     "QueueTopology",

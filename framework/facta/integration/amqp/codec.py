@@ -3,29 +3,35 @@
 Structured mode puts the whole event in the body as ``application/cloudevents+json``;
 binary mode puts the data in the body (its ``datacontenttype`` as the content type) and
 each attribute in a ``ce-<name>`` header. Reading picks the mode by content type, like the
-binding does, and turns anything that is not a valid CloudEvent into ``InvalidCloudEvent``
-with the reason, through the same checks as every other way in.
+binding does, and also reads binary mode as the SDK's AMQP binding writes it (other
+producers' attributes in ``cloudEvents_<name>`` or ``cloudEvents:<name>`` application
+properties, with AMQP types). It turns anything that is not a valid CloudEvent into
+``InvalidCloudEvent`` with the reason, through the same checks as every other way in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import unquote
 
 import aio_pika
-from cloudevents.core.bindings import rabbitmq
+from cloudevents.core.bindings import amqp, rabbitmq
 
 from facta.errors import InvalidCloudEvent, PublishRefused
+from facta.integration.attributes import check_attributes
 from facta.integration.cloudevents import (
     BATCH_CONTENT_TYPE,
+    DEFAULT_LIMITS,
     JSON_FORMAT,
     STRUCTURED_CONTENT_TYPE,
     CloudEvent,
-    check_attributes,
+    check_data,
     read_batch,
     read_structured,
 )
+from facta.integration.limits import IngestionLimits
 
 __all__ = ["Mode", "read_message", "to_message"]
 
@@ -33,7 +39,7 @@ Mode = Literal["structured", "binary"]
 """How an event is put in a message: whole in the body, or its attributes in headers."""
 
 _PREFIX = rabbitmq.CE_PREFIX
-_REQUIRED = ("id", "source", "type", "specversion")
+_AMQP_PREFIXES = (amqp.CE_PREFIX_UNDERSCORE, amqp.CE_PREFIX_COLON)  # of one length
 
 
 def to_message(event: CloudEvent, mode: Mode = "structured") -> aio_pika.Message:
@@ -64,74 +70,101 @@ def to_message(event: CloudEvent, mode: Mode = "structured") -> aio_pika.Message
 
 
 def read_message(
-    content_type: str | None, headers: Mapping[str, object], body: bytes
+    content_type: str | None,
+    headers: Mapping[str, object],
+    body: bytes,
+    *,
+    limits: IngestionLimits = DEFAULT_LIMITS,
 ) -> list[CloudEvent]:
     """The events in one AMQP message (one, or several for a batch).
 
     ``application/cloudevents+json`` is structured mode, ``application/cloudevents-batch+json``
-    a batch; any other content type is binary mode and needs ``ce-`` headers. Raises
-    ``InvalidCloudEvent`` with the reason when the message holds no valid CloudEvent.
+    a batch; any other content type is binary mode, with the attributes in ``ce-`` headers
+    (the RabbitMQ binding) or in ``cloudEvents_``/``cloudEvents:`` application properties
+    (the AMQP binding, as other producers send them). Raises ``InvalidCloudEvent`` with the
+    reason when the message holds no valid CloudEvent or goes over ``limits``.
     """
+    limits.check_size(body)
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type == STRUCTURED_CONTENT_TYPE:
-        return [read_structured(body)]
+        return [read_structured(body, limits=limits)]
     if media_type == BATCH_CONTENT_TYPE:
-        return read_batch(body)
+        return read_batch(body, limits=limits)
     if media_type.startswith("application/cloudevents"):
         raise InvalidCloudEvent(
             f"event format {media_type} is not supported: send {STRUCTURED_CONTENT_TYPE}, "
             f"{BATCH_CONTENT_TYPE}, or binary mode"
         )
-    attributes = {
-        name.lower(): _header_text(name, value)
-        for name, value in headers.items()
-        if name.lower().startswith(_PREFIX)
-    }
-    if not attributes:
-        raise InvalidCloudEvent(
-            f"no ce- headers and the content type is {media_type or 'missing'}: send binary "
-            f"mode, or {STRUCTURED_CONTENT_TYPE}, or {BATCH_CONTENT_TYPE}"
-        )
-    missing = [name for name in _REQUIRED if f"{_PREFIX}{name}" not in attributes]
-    if missing:
-        raise InvalidCloudEvent(f"missing required attribute(s): {', '.join(missing)}")
-    if f"{_PREFIX}time" in attributes:
-        _check_time(attributes[f"{_PREFIX}time"])
-    message = rabbitmq.RabbitMQMessage(attributes, content_type, body)
+    attributes = _binary_attributes(headers)
+    if content_type:
+        attributes["datacontenttype"] = content_type
+    check_attributes(attributes)
+    check_data(body, content_type, limits)
+    properties = {amqp.CONTENT_TYPE_PROPERTY: content_type} if content_type else {}
+    message = amqp.AMQPMessage(
+        properties=properties,
+        application_properties={
+            f"{amqp.CE_PREFIX_UNDERSCORE}{name}": value
+            for name, value in attributes.items()
+            if name != "datacontenttype"
+        },
+        application_data=body,
+    )
     try:
-        event = rabbitmq.from_binary(message, JSON_FORMAT, CloudEvent)
+        event = amqp.from_binary(message, JSON_FORMAT, CloudEvent)
     except Exception as error:  # the SDK raises many kinds; all mean the same to a sender
         raise InvalidCloudEvent(_describe(error)) from error
     assert isinstance(event, CloudEvent)
-    check_attributes(event.get_attributes(), event.get_data())
     return [event]
 
 
-def _header_text(name: str, value: object) -> str:
-    """A ``ce-`` header as text: the RabbitMQ binding sends strings, but AMQP has types."""
-    if isinstance(value, str):
-        return value
+def _binary_attributes(headers: Mapping[str, object]) -> dict[str, object]:
+    """The attributes of a binary-mode message, as typed values, from either binding."""
+    rabbitmq_style: dict[str, object] = {}
+    amqp_style: dict[str, object] = {}
+    for name, value in headers.items():
+        if name.lower().startswith(_PREFIX):
+            text = _header_value(name, value)
+            # the RabbitMQ binding percent-encodes strings, like HTTP headers
+            rabbitmq_style[name[len(_PREFIX) :].lower()] = (
+                unquote(text) if isinstance(text, str) else text
+            )
+        elif name.startswith(_AMQP_PREFIXES):
+            amqp_style[name[len(amqp.CE_PREFIX_UNDERSCORE) :]] = _header_value(name, value)
+    if rabbitmq_style and amqp_style:
+        raise InvalidCloudEvent(
+            "the message mixes ce- headers (RabbitMQ binding) and cloudEvents_ properties "
+            "(AMQP binding): use one binding"
+        )
+    attributes = rabbitmq_style or amqp_style
+    if not attributes:
+        raise InvalidCloudEvent(
+            f"no ce- headers or cloudEvents_ properties: send binary mode, or "
+            f"{STRUCTURED_CONTENT_TYPE}, or {BATCH_CONTENT_TYPE}"
+        )
+    time = attributes.get("time")
+    if isinstance(time, int) and not isinstance(time, bool):  # AMQP timestamp, in ms
+        try:
+            attributes["time"] = datetime.fromtimestamp(time / 1000, tz=UTC)
+        except (OverflowError, ValueError, OSError) as error:
+            raise InvalidCloudEvent(f"attribute time is out of range: {time}") from error
+    return attributes
+
+
+def _header_value(name: str, value: object) -> object:
+    """A header as a CloudEvents value: text, a boolean, an integer, bytes or a timestamp.
+
+    AMQP headers are typed; a float, a list, a table or a void value is none of the
+    CloudEvents types (``check_attributes`` then refuses it, naming the attribute).
+    """
     if isinstance(value, bytes | bytearray):
         try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidCloudEvent(f"header {name} is not UTF-8 text") from error
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    raise InvalidCloudEvent(f"header {name} must be a string, not {type(value).__name__}")
-
-
-def _check_time(value: str) -> None:
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as error:
-        raise InvalidCloudEvent(
-            f"attribute time must be an RFC 3339 timestamp, not {value!r}"
-        ) from error
+            return bytes(value).decode("utf-8")  # a long string, as some clients read it
+        except UnicodeDecodeError:
+            return bytes(value)  # Binary
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # AMQP timestamps are UTC
+    return value
 
 
 def _describe(error: Exception) -> str:

@@ -1,15 +1,16 @@
 """Consuming CloudEvents from RabbitMQ into an application's integration event handlers.
 
-Each message is acknowledged only after its fate is settled:
+Each message is acknowledged only after its fate is settled (``DeliveryPolicy`` in
+``facta.integration.amqp.decisions`` decides):
 
 - handled, or already handled (the inbox knows its ``source`` and ``id``): ack;
-- not a CloudEvent, a type the service does not accept, or data that does not fit the
-  contract (``InvalidCloudEvent``, ``UnknownEventType``, ``InvalidEventData``):
-  dead-lettered at once;
-- a handler failed (``EventHandlingError``, or anything else): requeued after a pause,
-  up to ``max_attempts`` deliveries, then dead-lettered; a ``PermanentFailure`` is
-  dead-lettered at once, and a ``ConcurrencyError`` (another writer was first) is
-  requeued without a pause.
+- bad input (not a CloudEvent, over the ``IngestionLimits``, an attribute outside the
+  CloudEvents type system, a type the service does not accept, data that does not fit
+  the contract) or a handler's permanent refusal (``PermanentFailure``): dead-lettered
+  at once, never retried;
+- a handler failed otherwise, or the store is down: requeued after a pause, up to
+  ``max_attempts`` deliveries, then dead-lettered; a ``ConcurrencyError`` (another
+  writer was first) is requeued without a pause.
 
 Dead-lettering publishes a copy of the message to ``<queue>.dlx`` (confirmed) and then
 acks the original, so that the copy can say why in ``x-facta-reason`` (see
@@ -41,26 +42,19 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from facta.errors import (
-    ConcurrencyError,
-    ConfigurationError,
-    EventHandlingError,
-    InvalidCloudEvent,
-    InvalidEventData,
-    PermanentFailure,
-    UnknownEventType,
-)
-from facta.integration.amqp.codec import read_message
+from facta.errors import ConfigurationError
 from facta.integration.amqp.connection import Link
 from facta.integration.amqp.dead_letters import dead_letter_copy
+from facta.integration.amqp.decisions import Action, DeliveryPolicy
 from facta.integration.amqp.topology import DEFAULT_EXCHANGE, QueueTopology
-from facta.integration.ingestion import Ingestor, IngestResult
+from facta.integration.cloudevents import DEFAULT_LIMITS
+from facta.integration.ingestion import Ingestor
+from facta.integration.limits import IngestionLimits
 from facta.persistence.outbox import describe_error
 
 __all__ = ["AmqpConsumer", "ConsumerStats", "HasIngestor"]
 
 _log = logging.getLogger("facta.amqp")
-_REFUSED = (InvalidCloudEvent, UnknownEventType, InvalidEventData)
 _REMEMBERED_FAILURES = 10_000
 
 
@@ -111,7 +105,9 @@ class AmqpConsumer:
 
     A failed message is requeued after ``retry_delay`` seconds, doubling per attempt up
     to ``max_retry_delay``, until it was delivered ``max_attempts`` times; then it is
-    dead-lettered with the reason. Nothing a message contains can stop the consumer.
+    dead-lettered with the reason. Bad input is dead-lettered at once. ``limits`` caps
+    each message's body size and JSON nesting depth (``IngestionLimits()``: 1 MiB, 64
+    levels). Nothing a message contains can stop the consumer.
 
     It is a background service: start it with the application, or use ``async with``.
     ``stop()`` stops consuming, waits up to ``stop_timeout`` seconds for the messages in
@@ -134,9 +130,11 @@ class AmqpConsumer:
         connect_timeout: float = 10.0,
         reconnect_delay: float = 0.5,
         max_reconnect_delay: float = 10.0,
+        limits: IngestionLimits = DEFAULT_LIMITS,
     ) -> None:
         if prefetch < 1 or max_attempts < 1:
             raise ValueError("prefetch and max_attempts must be at least 1")
+        self._policy = DeliveryPolicy(limits, max_attempts, retry_delay, max_retry_delay)
         self._ingestor = app.ingestor
         self._types = tuple(sorted(self._ingestor.accepted_types))
         if not self._types:
@@ -148,7 +146,6 @@ class AmqpConsumer:
         self._prefetch = prefetch
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
-        self._max_retry_delay = max_retry_delay
         self._confirm_timeout = confirm_timeout
         self._stop_timeout = stop_timeout
         self._counts = _Counts()
@@ -260,43 +257,34 @@ class AmqpConsumer:
                 "unexpected failure with message %s from %s", message.message_id, self.queue
             )
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
-        try:
-            events = read_message(message.content_type, message.headers, message.body)
-            results: list[IngestResult] = (
-                [await self._ingestor.ingest(events[0])]
-                if len(events) == 1
-                else await self._ingestor.ingest_all(events)
-            )
-        except _REFUSED as error:
-            await self._dead_letter(message, error, self._attempt(message))
-            return
-        except Exception as error:
-            await self._failed(message, error)
-            return
-        self._failures.pop(_key(message), None)
-        if await _settle(message.ack()):
-            if any(result.handled for result in results):
-                self._counts.handled += 1
-            else:
-                self._counts.duplicates += 1
+    @property
+    def policy(self) -> DeliveryPolicy:
+        """How this consumer settles deliveries (limits, attempts, backoff)."""
+        return self._policy
 
-    async def _failed(self, message: AbstractIncomingMessage, error: Exception) -> None:
+    async def _process(self, message: AbstractIncomingMessage) -> None:
         attempt = self._attempt(message)
+        decision = await self._policy.decide(
+            self._ingestor, message.content_type, message.headers, message.body, attempt
+        )
         key = _key(message)
-        if attempt >= self._max_attempts or _all_failures(error, PermanentFailure):
+        if decision.action is Action.ACK:
             self._failures.pop(key, None)
-            await self._dead_letter(message, error, attempt)
+            if await _settle(message.ack()):
+                if decision.handled:
+                    self._counts.handled += 1
+                else:
+                    self._counts.duplicates += 1
+            return
+        assert decision.error is not None
+        if decision.action is Action.DEAD_LETTER:
+            self._failures.pop(key, None)
+            await self._dead_letter(message, decision.error, attempt)
             return
         self._failures[key] = attempt
         self._failures.move_to_end(key)
         while len(self._failures) > _REMEMBERED_FAILURES:
             self._failures.popitem(last=False)
-        delay = (
-            0.0  # another writer won: trying again at once sees its write
-            if _all_failures(error, ConcurrencyError)
-            else min(self._retry_delay * 2 ** (attempt - 1), self._max_retry_delay)
-        )
         _log.warning(
             "message %s (%s) from %s failed on attempt %d of %d; requeued in %.1f s: %s",
             message.message_id,
@@ -304,10 +292,10 @@ class AmqpConsumer:
             self.queue,
             attempt,
             self._max_attempts,
-            delay,
-            describe_error(error, 500),
+            decision.delay,
+            describe_error(decision.error, 500),
         )
-        await self._pause(delay)
+        await self._pause(decision.delay)
         if await _settle(message.nack(requeue=True)):
             self._counts.retried += 1
 
@@ -371,17 +359,6 @@ class AmqpConsumer:
 def _key(message: AbstractIncomingMessage) -> tuple[str, str, str]:
     digest = hashlib.blake2b(message.body, digest_size=16).hexdigest()
     return (message.routing_key or "", message.message_id or "", digest)
-
-
-def _all_failures(error: Exception, kind: type[Exception]) -> bool:
-    """Whether ``error`` is a ``kind``, or a handling error whose every failure is one."""
-    if isinstance(error, kind):
-        return True
-    return (
-        isinstance(error, EventHandlingError)
-        and bool(error.failures)
-        and all(isinstance(failure.error, kind) for failure in error.failures)
-    )
 
 
 async def _settle(outcome: Awaitable[None]) -> bool:

@@ -16,6 +16,7 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 
 from facta.persistence.mongo.codec import CODEC_OPTIONS, to_document, truncate_to_millisecond
 from facta.persistence.mongo.driver import MongoClient
+from facta.persistence.mongo.event_store import MongoEventStore
 from facta.persistence.mongo.module import MongoPersistence, create_client, ensure_indexes
 from facta.persistence.mongo.outbox import DECODING, MongoOutbox
 from facta.persistence.mongo.store import INDEXES, LOST_GUARANTEES, MongoStore
@@ -27,6 +28,7 @@ __all__ = [
     "INDEXES",
     "LOST_GUARANTEES",
     "MongoClient",
+    "MongoEventStore",
     "MongoOutbox",
     "MongoPersistence",
     "MongoSession",

@@ -14,8 +14,10 @@ from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
 from facta.errors import ConfigurationError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import EventStore
 from facta.persistence.mongo.codec import Document
 from facta.persistence.mongo.driver import MongoClient
+from facta.persistence.mongo.event_store import MongoEventStore
 from facta.persistence.mongo.outbox import MongoOutbox
 from facta.persistence.mongo.store import MongoStore
 from facta.persistence.mongo.unit_of_work import MongoUnitOfWork
@@ -126,7 +128,11 @@ class MongoPersistence(injector.Module):
         def outbox(container: injector.Injector) -> Outbox:
             return MongoOutbox(store, container.get(HandlerRegistry))
 
+        def event_store(container: injector.Injector) -> EventStore:
+            return MongoEventStore(store, container.get(HandlerRegistry))
+
         binder.bind(MongoStore, to=store)
+        binder.bind(EventStore, to=FactoryProvider(event_store), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 

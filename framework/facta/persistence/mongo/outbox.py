@@ -33,9 +33,9 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
     Receipt,
-    StoredEvent,
 )
 
 __all__ = ["DECODING", "MongoOutbox"]
@@ -55,7 +55,7 @@ class MongoOutbox(Outbox):
     def event_class(self, event_type: str) -> type[DomainEvent]:
         return self._registry.event_type(event_type)
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         await self._store.ready()
         outbox = self._store.outbox
         try:
@@ -190,7 +190,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot look up a delivery: {error}") from error
         return document is not None and document["status"] == DeliveryStatus.DONE.value
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         await self._store.ready()
         try:
             documents = await self._store.outbox.find(
@@ -314,7 +314,7 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot count outbox events: {error}") from error
         return OutboxStats(total - pending, pending, dead)
 
-    async def _stored(self, documents: Sequence[Document]) -> list[StoredEvent]:
+    async def _stored(self, documents: Sequence[Document]) -> list[OutboxRow]:
         """The outbox documents with the handlers settled for each (done or dead)."""
         if not documents:
             return []
@@ -328,7 +328,7 @@ class MongoOutbox(Outbox):
         ).to_list(None):
             settled.setdefault(delivery["event_id"], set()).add(delivery["handler"])
         return [
-            StoredEvent(
+            OutboxRow(
                 int(document["position"]),
                 document["_id"],
                 str(document.get("event_type", "")),

@@ -7,7 +7,9 @@ facta_outbox       {_id: event id, position, event_type, aggregate_id, aggregate
                     locked_until, claim, delivered_at}           due events; delivered_at
 facta_deliveries   {event_id, handler, status, attempts, last_error, next_attempt_at,
                     updated_at}                                  unique on (event_id, handler)
-facta_counters     {_id: "outbox", value}                        the last outbox position
+facta_counters     {_id: "outbox" | "events", value}             the last outbox / event position
+facta_events       the streams of event-sourced aggregates (see ``event_store``)
+facta_snapshots    their snapshots
 ```
 
 A commit is one multi-document transaction, which MongoDB runs on a replica set (one node
@@ -33,7 +35,16 @@ from pymongo.write_concern import WriteConcern
 from facta.errors import ConfigurationError, PersistenceError
 from facta.persistence.mongo.driver import Collection, MongoClient, Session, driver_for
 
-__all__ = ["AGGREGATES", "COUNTERS", "DELIVERIES", "INDEXES", "OUTBOX", "MongoStore"]
+__all__ = [
+    "AGGREGATES",
+    "COUNTERS",
+    "DELIVERIES",
+    "EVENTS",
+    "INDEXES",
+    "OUTBOX",
+    "SNAPSHOTS",
+    "MongoStore",
+]
 
 T = TypeVar("T")
 
@@ -41,6 +52,8 @@ AGGREGATES: Final = "facta_aggregates"
 OUTBOX: Final = "facta_outbox"
 DELIVERIES: Final = "facta_deliveries"
 COUNTERS: Final = "facta_counters"
+EVENTS: Final = "facta_events"
+SNAPSHOTS: Final = "facta_snapshots"
 
 INDEXES: Final = {
     AGGREGATES: [
@@ -66,6 +79,23 @@ INDEXES: Final = {
         IndexModel(
             [("status", ASCENDING), ("updated_at", DESCENDING)], name="facta_deliveries_status"
         ),
+    ],
+    EVENTS: [
+        # a second writer of one stream version fails on this key (ConcurrencyError)
+        IndexModel(
+            [("stream_type", ASCENDING), ("stream_id", ASCENDING), ("version", ASCENDING)],
+            name="facta_events_stream",
+            unique=True,
+        ),
+        IndexModel([("position", ASCENDING)], name="facta_events_position", unique=True),
+        IndexModel([("event_type", ASCENDING), ("position", ASCENDING)], name="facta_events_type"),
+    ],
+    SNAPSHOTS: [
+        IndexModel(
+            [("stream_type", ASCENDING), ("stream_id", ASCENDING), ("version", ASCENDING)],
+            name="facta_snapshots_stream",
+            unique=True,
+        )
     ],
 }
 """Every index facta needs, by collection."""
@@ -110,6 +140,8 @@ class MongoStore:
         self.aggregates = self._driver.collection(AGGREGATES)
         self.outbox = self._driver.collection(OUTBOX)
         self.deliveries = self._driver.collection(DELIVERIES)
+        self.events = self._driver.collection(EVENTS)
+        self.snapshots = self._driver.collection(SNAPSHOTS)
         self.receipts = self._driver.collection(DELIVERIES, WriteConcern(w=1))
         # a lost increment (a failover) could only repeat a position, which orders, not
         # identifies: no need to wait for the journal on every commit

@@ -11,15 +11,18 @@ commits. Driver errors become facta errors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias, Union
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from facta.domain import AggregateRoot, utc_now
+from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import LoadedStream, StreamAppend
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
+from facta.persistence.mongo.event_store import append_streams, load_stream, stream_version
 from facta.persistence.mongo.filters import checked_str, checked_uuid
 from facta.persistence.mongo.store import MongoStore, abort, commit_transaction, is_transient
 from facta.persistence.outbox import DeliveryStatus, Receipt
@@ -45,6 +48,7 @@ class MongoUnitOfWork(UnitOfWork):
         self._store = store
         self._session: Session | None = None
         self._writing: Change | None = None
+        self._appending: Sequence[StreamAppend] = ()
 
     @property
     def store(self) -> MongoStore:
@@ -86,9 +90,25 @@ class MongoUnitOfWork(UnitOfWork):
             return None
         return StoredState(document["state"], int(document["version"]))
 
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        await self._store.ready()
+        schema = aggregate_type.state_schema() if aggregate_type.snapshot_every else None
+        try:
+            return await load_stream(
+                self._store, self._session, aggregate_type.aggregate_type, aggregate_id, schema
+            )
+        except PyMongoError as error:
+            raise PersistenceError(
+                f"cannot load {aggregate_type.aggregate_type} {aggregate_id!r}: {error}"
+            ) from error
+
     async def write_changes(self, commit: Commit) -> None:
         session, self._session = self._session, None
-        if session is None and not (commit.changes or commit.entries or commit.receipt):
+        if session is None and not (
+            commit.changes or commit.entries or commit.receipt or commit.appends
+        ):
             return
         try:
             await self._write(session, commit)
@@ -98,6 +118,8 @@ class MongoUnitOfWork(UnitOfWork):
             change = self._writing
             if change is not None and is_transient(error):
                 raise await self._concurrency_error(change) from error
+            if self._appending and (is_transient(error) or _is_duplicate(error)):
+                raise await self._stream_error(self._appending) from error
             if self._store.transactions:
                 raise PersistenceError(f"the commit failed and was rolled back: {error}") from error
             raise PersistenceError(
@@ -106,6 +128,7 @@ class MongoUnitOfWork(UnitOfWork):
             ) from error
         finally:
             self._writing = None
+            self._appending = ()
             if session is not None:
                 await abort(session)  # nothing to do once committed
                 await session.end_session()
@@ -117,15 +140,16 @@ class MongoUnitOfWork(UnitOfWork):
         writes = [(change, _aggregate_document(change)) for change in commit.changes]
         await self._store.ready()
         events = await self._outbox_documents(commit)
+        appends = commit.appends
         if session is None and _single_write(commit):
             # one document written (a handler's receipt, most often): atomic on its own
-            await self._apply(None, writes, events, commit.receipt)
+            await self._apply(None, writes, events, commit.receipt, appends)
         elif session is None:
             await self._store.transaction(
-                lambda session: self._apply(session, writes, events, commit.receipt)
+                lambda session: self._apply(session, writes, events, commit.receipt, appends)
             )
         else:
-            await self._apply(session, writes, events, commit.receipt)
+            await self._apply(session, writes, events, commit.receipt, appends)
             await commit_transaction(session)
 
     async def discard(self) -> None:
@@ -142,6 +166,7 @@ class MongoUnitOfWork(UnitOfWork):
         writes: list[tuple[Change, Document]],
         events: list[Document],
         receipt: Receipt | None,
+        appends: Sequence[StreamAppend] = (),
     ) -> None:
         aggregates = self._store.aggregates
         for change, document in writes:
@@ -174,6 +199,10 @@ class MongoUnitOfWork(UnitOfWork):
                 ) from error
         if receipt is not None:
             await self._record_receipt(session, receipt, alone=not (writes or events))
+        if appends:  # last: the position counter is a point of conflict, held briefly
+            self._appending = appends
+            await append_streams(self._store, session, appends)
+            self._appending = ()
 
     async def _record_receipt(
         self, session: Session | None, receipt: Receipt, *, alone: bool
@@ -226,6 +255,18 @@ class MongoUnitOfWork(UnitOfWork):
                 }
             )
         return documents
+
+    async def _stream_error(self, appends: Sequence[StreamAppend]) -> ConcurrencyError:
+        """The error for a refused append: names the stream that moved on, or the first."""
+        for append in appends:
+            actual = await stream_version(self._store, append.stream_type, append.stream_id)
+            if actual != append.expected_version:
+                break
+        else:
+            append, actual = appends[0], -1
+        return ConcurrencyError(
+            append.stream_type, append.stream_id, append.expected_version, actual
+        )
 
     async def _concurrency_error(self, change: Change) -> ConcurrencyError:
         """The error for a failed version check, with the version stored now."""
@@ -280,4 +321,13 @@ def _duplicate_event(error: BulkWriteError) -> object | None:
 
 def _single_write(commit: Commit) -> bool:
     """Whether the commit writes exactly one document (so needs no transaction)."""
+    if commit.appends:
+        return False
     return len(commit.changes) + len(commit.entries) + (commit.receipt is not None) == 1
+
+
+def _is_duplicate(error: PyMongoError) -> bool:
+    """Whether a write failed on a unique key (a stream version taken first)."""
+    if isinstance(error, BulkWriteError):
+        return _duplicate_event(error) is not None
+    return isinstance(error, DuplicateKeyError)

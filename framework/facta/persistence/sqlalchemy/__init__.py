@@ -1,8 +1,9 @@
 """The SQLAlchemy back-end (``pip install facta[sqlalchemy]``): SQLite and PostgreSQL.
 
-Aggregates are stored as JSON documents with their type, id and version; events go to
-an outbox table in the same transaction; each handler's success is a row in the
-deliveries table, committed with the handler's own writes.
+Aggregates are stored as JSON documents with their type, id and version (event-sourced
+ones as their streams of events); events go to an outbox table in the same transaction;
+each handler's success is a row in the deliveries table, committed with the handler's own
+writes.
 """
 
 try:
@@ -13,6 +14,7 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 
     raise MissingExtra("sqlalchemy", missing.name or "sqlalchemy") from missing
 
+from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.module import SqlAlchemyPersistence, create_engine
 from facta.persistence.sqlalchemy.outbox import DECODING, SqlAlchemyOutbox
 from facta.persistence.sqlalchemy.schema import UtcDateTime, create_schema, ddl, metadata
@@ -20,6 +22,7 @@ from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 
 __all__ = [
     "DECODING",
+    "SqlAlchemyEventStore",
     "SqlAlchemyOutbox",
     "SqlAlchemyPersistence",
     "SqlAlchemyUnitOfWork",

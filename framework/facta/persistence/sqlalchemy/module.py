@@ -13,7 +13,9 @@ from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
 from facta.errors import ConfigurationError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import EventStore
 from facta.persistence.outbox import Outbox
+from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from facta.persistence.unit_of_work import UnitOfWork
@@ -93,7 +95,11 @@ class SqlAlchemyPersistence(injector.Module):
         def outbox(container: injector.Injector) -> Outbox:
             return SqlAlchemyOutbox(engine, container.get(HandlerRegistry))
 
+        def event_store(container: injector.Injector) -> EventStore:
+            return SqlAlchemyEventStore(engine, container.get(HandlerRegistry))
+
         binder.bind(AsyncEngine, to=engine)
+        binder.bind(EventStore, to=FactoryProvider(event_store), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 

@@ -39,9 +39,9 @@ from facta.persistence.outbox import (
     DeliveryStatus,
     DeliveryUpdate,
     Outbox,
+    OutboxRow,
     OutboxStats,
     Receipt,
-    StoredEvent,
 )
 from facta.persistence.sqlalchemy.documents import json_text
 from facta.persistence.sqlalchemy.postgres_batches import PostgresBatches
@@ -83,7 +83,7 @@ class SqlAlchemyOutbox(Outbox):
     def event_class(self, event_type: str) -> type[DomainEvent]:
         return self._registry.event_type(event_type)
 
-    async def claim_rows(self, limit: int, lease: timedelta) -> list[StoredEvent]:
+    async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
         if self._batches is not None:
             try:
@@ -196,7 +196,7 @@ class SqlAlchemyOutbox(Outbox):
             )
         return status == DeliveryStatus.DONE.value
 
-    async def pending_rows(self, limit: int) -> list[StoredEvent]:
+    async def pending_rows(self, limit: int) -> list[OutboxRow]:
         statement = (
             select(
                 outbox.c.position,
@@ -304,7 +304,7 @@ class SqlAlchemyOutbox(Outbox):
             return column == any_(bindparam("event_ids", list(event_ids), type_=_UUIDS))
         return column.in_(list(event_ids))
 
-    async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[StoredEvent]:
+    async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[OutboxRow]:
         """The rows with the handlers settled for each (done or dead)."""
         if not rows:
             return []
@@ -317,8 +317,6 @@ class SqlAlchemyOutbox(Outbox):
         ):
             settled.setdefault(event_id, set()).add(handler)
         return [
-            StoredEvent(
-                position, event_id, event_type, payload, frozenset(settled.get(event_id, ()))
-            )
+            OutboxRow(position, event_id, event_type, payload, frozenset(settled.get(event_id, ())))
             for position, event_id, event_type, payload in rows
         ]

@@ -18,7 +18,7 @@ from uuid import UUID
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from facta.persistence.outbox import DeliveryStatus, Receipt, StoredEvent
+from facta.persistence.outbox import DeliveryStatus, OutboxRow, Receipt
 from facta.persistence.sqlalchemy.schema import UtcDateTime
 
 __all__ = ["PostgresBatches"]
@@ -68,7 +68,7 @@ class PostgresBatches:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def claim(self, limit: int, now: datetime, until: datetime) -> list[StoredEvent]:
+    async def claim(self, limit: int, now: datetime, until: datetime) -> list[OutboxRow]:
         """Lease up to ``limit`` due events until ``until``, oldest first, with the
         handlers settled for each."""
         rows = await self._run(
@@ -81,7 +81,7 @@ class PostgresBatches:
             },
         )
         return [
-            StoredEvent(position, event_id, event_type, payload, frozenset(settled))
+            OutboxRow(position, event_id, event_type, payload, frozenset(settled))
             for position, event_id, event_type, payload, settled in rows
         ]
 

@@ -1,4 +1,4 @@
-"""facta's own tables: aggregates stored as JSON documents, the outbox, the deliveries.
+"""facta's own tables: aggregates as JSON documents, the outbox, the deliveries, the streams.
 
 ``create_schema(engine)`` creates them (and nothing else) if they are missing. Teams that
 migrate with Alembic can import ``metadata`` into their ``env.py`` or copy the DDL that
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
     bindparam,
 )
@@ -40,9 +41,11 @@ __all__ = [
     "create_schema",
     "ddl",
     "deliveries",
+    "events",
     "metadata",
     "outbox",
     "receipt_statement",
+    "snapshots",
 ]
 
 
@@ -155,6 +158,38 @@ def receipt_statement(dialect: str) -> Executable:
         },
         where=deliveries.c.status == DeliveryStatus.FAILED.value,
     )
+
+
+# The streams of event-sourced aggregates, kept for ever (the outbox rows of the same
+# events are pruned once delivered). The unique (stream, version) key is what refuses a
+# second writer of one version; ``position`` orders every stream's events in commit order.
+events = Table(
+    "facta_events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("stream_type", String(200), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("event_version", Integer, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("data", JsonDocument, nullable=False),
+    UniqueConstraint("stream_type", "stream_id", "version", name="facta_events_stream"),
+)
+Index("facta_events_type", events.c.event_type, events.c.position)
+
+snapshots = Table(
+    "facta_snapshots",
+    metadata,
+    Column("stream_type", String(200), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("state_schema", String(100), nullable=False),
+    Column("state", JsonDocument, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("stream_type", "stream_id", "version", name="facta_snapshots_pk"),
+)
 
 
 async def create_schema(engine: AsyncEngine) -> None:

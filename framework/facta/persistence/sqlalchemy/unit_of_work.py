@@ -8,17 +8,20 @@ version-checked updates give optimistic concurrency. Driver errors become facta 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from facta.domain import AggregateRoot, utc_now
+from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
+from facta.persistence.event_store import LoadedStream, StreamAppend
 from facta.persistence.outbox import Receipt
 from facta.persistence.sqlalchemy.documents import json_param, json_text
+from facta.persistence.sqlalchemy.event_store import append_streams, load_stream, stream_version
 from facta.persistence.sqlalchemy.schema import aggregates, outbox, receipt_statement
 from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
 
@@ -69,8 +72,24 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             ) from error
         return None if row is None else StoredState(row[0], row[1])
 
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        connection = await self.connection()
+        schema = aggregate_type.state_schema() if aggregate_type.snapshot_every else None
+        try:
+            return await load_stream(
+                connection, aggregate_type.aggregate_type, aggregate_id, schema
+            )
+        except DBAPIError as error:
+            raise PersistenceError(
+                f"cannot load {aggregate_type.aggregate_type} {aggregate_id!r}: {error}"
+            ) from error
+
     async def write_changes(self, commit: Commit) -> None:
-        if self._connection is None and not (commit.changes or commit.entries or commit.receipt):
+        if self._connection is None and not (
+            commit.changes or commit.entries or commit.receipt or commit.appends
+        ):
             return
         receipt_only = self._connection is None and not (commit.changes or commit.entries)
         connection = await self.connection()
@@ -85,6 +104,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 await connection.execute(self._append_outbox, _outbox_rows(commit))
             if commit.receipt is not None:
                 await self._record_receipt(connection, commit.receipt)
+            if commit.appends:  # last: on PostgreSQL it holds the append lock until commit
+                try:
+                    await append_streams(connection, commit.appends, self._dialect)
+                except IntegrityError as error:
+                    raise _StreamConflict(commit.appends) from error
             await connection.commit()
             # back to the pool before the events are dispatched, whose handlers need their own
             await self._release()
@@ -97,6 +121,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 change.expected_version,
                 await self._stored_version(change),
             ) from conflict.__cause__
+        except _StreamConflict as conflict:
+            await self._abandon(connection)
+            raise await self._stream_error(conflict.appends) from conflict.__cause__
         except BaseException as error:
             await self._abandon(connection)
             if isinstance(error, DBAPIError):
@@ -173,6 +200,22 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             return -1
         return 0 if version is None else int(version)
 
+    async def _stream_error(self, appends: Sequence[StreamAppend]) -> ConcurrencyError:
+        """The error for a refused append: names the stream that moved on (read after the
+        rollback), or the first one if none did (it was a rolled-back race)."""
+        found: tuple[StreamAppend, int] | None = None
+        for append in appends:
+            actual = await stream_version(self._engine, append.stream_type, append.stream_id)
+            if actual != append.expected_version:
+                found = (append, actual)
+                break
+        if found is None:
+            found = (appends[0], -1)
+        append, actual = found
+        return ConcurrencyError(
+            append.stream_type, append.stream_id, append.expected_version, actual
+        )
+
     async def _record_receipt(self, connection: AsyncConnection, receipt: Receipt) -> None:
         now = utc_now()
         result = await connection.execute(
@@ -181,6 +224,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         )
         if result.rowcount != 1:
             raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
+
+
+class _StreamConflict(Exception):
+    """An append was refused: a stream was not at its expected version."""
+
+    def __init__(self, appends: Sequence[StreamAppend]) -> None:
+        super().__init__(len(appends))
+        self.appends = appends
 
 
 class _Conflict(Exception):
