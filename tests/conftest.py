@@ -13,6 +13,7 @@ from pathlib import Path
 
 import injector
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from facta import Application, ApplicationBuilder, InMemoryPersistence, InMemoryStore
@@ -65,6 +66,15 @@ async def sql_backend(name: str, url: str, fresh: bool) -> AsyncIterator[Backend
             async with engine.begin() as connection:
                 for table in reversed(metadata.sorted_tables):
                     await connection.execute(table.delete())
+                views = await connection.run_sync(
+                    lambda sync: [
+                        name
+                        for name in inspect(sync).get_table_names()
+                        if name.startswith("facta_view_")
+                    ]
+                )
+                for name in views:  # created when first used, by view types of other tests
+                    await connection.exec_driver_sql(f'DROP TABLE "{name}"')
         yield Backend(name, lambda: SqlAlchemyPersistence(engine=engine), url, engine)
     finally:
         await engine.dispose()

@@ -188,6 +188,8 @@ class ViewStore(Generic[V]):
 
     def delete(self, view_id: str) -> None:
         """Stage the deletion of a view on commit; deleting a missing view does nothing."""
+        if not isinstance(view_id, str):  # e.g. {"$ne": ""} from a request body
+            raise NotFound(self._type.view_name, repr(view_id))
         key = (self._storage, view_id)
         tracked = self._tracker._tracked.get(key)
         if tracked is None:

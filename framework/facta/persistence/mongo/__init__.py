@@ -19,8 +19,10 @@ from facta.persistence.mongo.driver import MongoClient
 from facta.persistence.mongo.event_store import MongoEventStore
 from facta.persistence.mongo.module import MongoPersistence, create_client, ensure_indexes
 from facta.persistence.mongo.outbox import DECODING, MongoOutbox
+from facta.persistence.mongo.projections import MongoProjectionStore
 from facta.persistence.mongo.store import INDEXES, LOST_GUARANTEES, MongoStore
 from facta.persistence.mongo.unit_of_work import MongoSession, MongoUnitOfWork
+from facta.persistence.mongo.views import MongoViews
 
 __all__ = [
     "CODEC_OPTIONS",
@@ -31,9 +33,11 @@ __all__ = [
     "MongoEventStore",
     "MongoOutbox",
     "MongoPersistence",
+    "MongoProjectionStore",
     "MongoSession",
     "MongoStore",
     "MongoUnitOfWork",
+    "MongoViews",
     "create_client",
     "ensure_indexes",
     "to_document",

@@ -19,9 +19,12 @@ from facta.persistence.mongo.codec import Document
 from facta.persistence.mongo.driver import MongoClient
 from facta.persistence.mongo.event_store import MongoEventStore
 from facta.persistence.mongo.outbox import MongoOutbox
+from facta.persistence.mongo.projections import MongoProjectionStore
 from facta.persistence.mongo.store import MongoStore
 from facta.persistence.mongo.unit_of_work import MongoUnitOfWork
+from facta.persistence.mongo.views import MongoViews
 from facta.persistence.outbox import Outbox
+from facta.persistence.projection_store import ProjectionStore
 from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["MongoPersistence", "create_client", "ensure_indexes"]
@@ -119,11 +122,12 @@ class MongoPersistence(injector.Module):
     def configure(self, binder: injector.Binder) -> None:
         store = self.store()
         flows: list[EventFlow] = []
+        views = MongoViews(store)  # this application's view collections, indexed when used
 
         def build(container: injector.Injector) -> UnitOfWork:
             if not flows:
                 flows.append(container.get(EventFlow))
-            return MongoUnitOfWork(store, flows[0])
+            return MongoUnitOfWork(store, flows[0], views)
 
         def outbox(container: injector.Injector) -> Outbox:
             return MongoOutbox(store, container.get(HandlerRegistry))
@@ -131,9 +135,17 @@ class MongoPersistence(injector.Module):
         def event_store(container: injector.Injector) -> EventStore:
             return MongoEventStore(store, container.get(HandlerRegistry))
 
+        def projection_store(container: injector.Injector) -> ProjectionStore:
+            return MongoProjectionStore(store, container.get(HandlerRegistry), views)
+
         binder.bind(MongoStore, to=store)
         binder.bind(EventStore, to=FactoryProvider(event_store), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
+        binder.bind(
+            ProjectionStore,  # type: ignore[type-abstract]
+            to=FactoryProvider(projection_store),
+            scope=injector.SingletonScope,
+        )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 
 

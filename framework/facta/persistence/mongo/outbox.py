@@ -25,7 +25,7 @@ from facta.errors import PersistenceError
 from facta.persistence.mongo.codec import Document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
 from facta.persistence.mongo.filters import checked_datetime, checked_str, checked_uuid
-from facta.persistence.mongo.store import MongoStore
+from facta.persistence.mongo.store import PRUNES, MongoStore
 from facta.persistence.outbox import (
     DECODING,
     Delivery,
@@ -287,6 +287,13 @@ class MongoOutbox(Outbox):
                     {"event_id": {"$in": event_ids}}, session=session
                 )
                 await self._store.outbox.delete_many({"_id": {"$in": event_ids}}, session=session)
+                # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+                await self._store.collection(PRUNES).update_one(
+                    {"_id": "outbox"},
+                    {"$inc": {"events": len(event_ids)}, "$max": {"last_pruned_at": _now()}},
+                    upsert=True,
+                    session=session,
+                )
             return len(event_ids)
 
         await self._store.ready()

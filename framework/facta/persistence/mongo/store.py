@@ -10,6 +10,9 @@ facta_deliveries   {event_id, handler, status, attempts, last_error, next_attemp
 facta_counters     {_id: "outbox" | "events", value}             the last outbox / event position
 facta_events       the streams of event-sourced aggregates (see ``event_store``)
 facta_snapshots    their snapshots
+facta_projections  {_id: projection name, state, updated_at}     paused projections
+facta_prunes       {_id: "outbox", events, last_pruned_at}       what Outbox.prune deleted
+facta_view_<name>  {_id: view id, _version, fields...}           see ``views``
 ```
 
 A commit is one multi-document transaction, which MongoDB runs on a replica set (one node
@@ -42,6 +45,8 @@ __all__ = [
     "EVENTS",
     "INDEXES",
     "OUTBOX",
+    "PROJECTIONS",
+    "PRUNES",
     "SNAPSHOTS",
     "MongoStore",
 ]
@@ -54,6 +59,8 @@ DELIVERIES: Final = "facta_deliveries"
 COUNTERS: Final = "facta_counters"
 EVENTS: Final = "facta_events"
 SNAPSHOTS: Final = "facta_snapshots"
+PROJECTIONS: Final = "facta_projections"
+PRUNES: Final = "facta_prunes"
 
 INDEXES: Final = {
     AGGREGATES: [
@@ -69,6 +76,14 @@ INDEXES: Final = {
             partialFilterExpression={"delivered_at": None},
         ),
         IndexModel([("delivered_at", ASCENDING)], name="facta_outbox_delivered"),
+        # a projection asks whether an earlier event of an aggregate is undelivered
+        IndexModel(
+            [("aggregate_id", ASCENDING), ("aggregate_version", ASCENDING)],
+            name="facta_outbox_aggregate",
+            partialFilterExpression={"delivered_at": None},
+        ),
+        # a rebuild replays events in commit order
+        IndexModel([("position", ASCENDING)], name="facta_outbox_position"),
     ],
     DELIVERIES: [
         IndexModel(
@@ -154,6 +169,11 @@ class MongoStore:
                 self.database_name,
                 LOST_GUARANTEES,
             )
+
+    @property
+    def creates_indexes(self) -> bool:
+        """Whether facta creates the indexes it needs (or only checks that they exist)."""
+        return self._create_indexes
 
     @property
     def driver(self) -> str:

@@ -16,17 +16,28 @@ from typing import TYPE_CHECKING, TypeAlias, Union
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.event_store import LoadedStream, StreamAppend
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
-from facta.persistence.mongo.driver import Session
+from facta.persistence.mongo.driver import Collection, Session
 from facta.persistence.mongo.event_store import append_streams, load_stream, stream_version
 from facta.persistence.mongo.filters import checked_str, checked_uuid
 from facta.persistence.mongo.store import MongoStore, abort, commit_transaction, is_transient
+from facta.persistence.mongo.views import (
+    MongoViews,
+    apply_view_write,
+    stored_view,
+    view_document,
+    view_filter,
+    view_key,
+    view_sort,
+)
 from facta.persistence.outbox import DeliveryStatus, Receipt
 from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+from facta.persistence.view_store import StoredView, ViewWrite
 
 if TYPE_CHECKING:
     from motor.motor_asyncio import AsyncIOMotorClientSession
@@ -43,11 +54,14 @@ _DUPLICATE_KEY = 11000
 class MongoUnitOfWork(UnitOfWork):
     """A unit of work on a ``MongoStore`` (PyMongo's ``AsyncMongoClient`` or motor)."""
 
-    def __init__(self, store: MongoStore, event_flow: EventFlow) -> None:
+    def __init__(
+        self, store: MongoStore, event_flow: EventFlow, views: MongoViews | None = None
+    ) -> None:
         super().__init__(event_flow)
         self._store = store
+        self._views = views if views is not None else MongoViews(store)
         self._session: Session | None = None
-        self._writing: Change | None = None
+        self._writing: Change | ViewWrite | None = None
         self._appending: Sequence[StreamAppend] = ()
 
     @property
@@ -104,20 +118,59 @@ class MongoUnitOfWork(UnitOfWork):
                 f"cannot load {aggregate_type.aggregate_type} {aggregate_id!r}: {error}"
             ) from error
 
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        collection = await self._views.collection(view_type)
+        try:
+            document = await collection.find_one(
+                {"_id": view_key(view_type, view_id)}, session=self._session
+            )
+        except PyMongoError as error:
+            raise PersistenceError(f"cannot load view {view_type.view_name!r}: {error}") from error
+        return None if document is None else stored_view(document)
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        if query.limit == 0:  # MongoDB reads a limit of 0 as no limit
+            return []
+        collection = await self._views.collection(query.view_type)
+        try:
+            documents = await collection.find(
+                view_filter(query),
+                sort=view_sort(query),
+                skip=query.offset,
+                limit=query.limit or 0,
+                session=self._session,
+            ).to_list(None)
+        except PyMongoError as error:
+            raise PersistenceError(
+                f"cannot query view {query.view_type.view_name!r}: {error}"
+            ) from error
+        return [stored_view(document) for document in documents]
+
+    async def count_views(self, query: ViewQuery) -> int:
+        collection = await self._views.collection(query.view_type)
+        try:
+            return await collection.count_documents(view_filter(query), session=self._session)
+        except PyMongoError as error:
+            raise PersistenceError(
+                f"cannot count view {query.view_type.view_name!r}: {error}"
+            ) from error
+
     async def write_changes(self, commit: Commit) -> None:
         session, self._session = self._session, None
-        if session is None and not (
-            commit.changes or commit.entries or commit.receipt or commit.appends
-        ):
+        if session is None and commit.empty:
             return
         try:
             await self._write(session, commit)
         except _Conflict as conflict:
             raise await self._concurrency_error(conflict.change) from conflict.__cause__
+        except _ViewConflict as conflict:
+            raise await self._view_concurrency_error(conflict.write) from conflict.__cause__
         except PyMongoError as error:
-            change = self._writing
-            if change is not None and is_transient(error):
-                raise await self._concurrency_error(change) from error
+            writing = self._writing
+            if isinstance(writing, ViewWrite) and is_transient(error):
+                raise await self._view_concurrency_error(writing) from error
+            if isinstance(writing, Change) and is_transient(error):
+                raise await self._concurrency_error(writing) from error
             if self._appending and (is_transient(error) or _is_duplicate(error)):
                 raise await self._stream_error(self._appending) from error
             if self._store.transactions:
@@ -138,18 +191,26 @@ class MongoUnitOfWork(UnitOfWork):
         write it in one transaction: the unit of work's own, or one run (and re-run after
         a write conflict) for this commit."""
         writes = [(change, _aggregate_document(change)) for change in commit.changes]
+        views: list[tuple[ViewWrite, Collection, Document | None]] = [
+            (
+                write,
+                await self._views.collection(write.view_type),  # indexed outside the transaction
+                None if write.view is None else view_document(write),
+            )
+            for write in commit.views
+        ]
         await self._store.ready()
         events = await self._outbox_documents(commit)
         appends = commit.appends
         if session is None and _single_write(commit):
             # one document written (a handler's receipt, most often): atomic on its own
-            await self._apply(None, writes, events, commit.receipt, appends)
+            await self._apply(None, writes, events, views, commit.receipt, appends)
         elif session is None:
             await self._store.transaction(
-                lambda session: self._apply(session, writes, events, commit.receipt, appends)
+                lambda session: self._apply(session, writes, events, views, commit.receipt, appends)
             )
         else:
-            await self._apply(session, writes, events, commit.receipt, appends)
+            await self._apply(session, writes, events, views, commit.receipt, appends)
             await commit_transaction(session)
 
     async def discard(self) -> None:
@@ -165,6 +226,7 @@ class MongoUnitOfWork(UnitOfWork):
         session: Session | None,
         writes: list[tuple[Change, Document]],
         events: list[Document],
+        views: list[tuple[ViewWrite, Collection, Document | None]],
         receipt: Receipt | None,
         appends: Sequence[StreamAppend] = (),
     ) -> None:
@@ -197,8 +259,17 @@ class MongoUnitOfWork(UnitOfWork):
                 raise PersistenceError(
                     f"the outbox already holds event {duplicate}; nothing was written"
                 ) from error
+        for view_write, collection, encoded in views:
+            self._writing = view_write
+            try:
+                applied = await apply_view_write(collection, session, view_write, encoded)
+            except DuplicateKeyError as error:
+                raise _ViewConflict(view_write) from error
+            if not applied:
+                raise _ViewConflict(view_write)
+        self._writing = None
         if receipt is not None:
-            await self._record_receipt(session, receipt, alone=not (writes or events))
+            await self._record_receipt(session, receipt, alone=not (writes or events or views))
         if appends:  # last: the position counter is a point of conflict, held briefly
             self._appending = appends
             await append_streams(self._store, session, appends)
@@ -268,6 +339,21 @@ class MongoUnitOfWork(UnitOfWork):
             append.stream_type, append.stream_id, append.expected_version, actual
         )
 
+    async def _view_concurrency_error(self, write: ViewWrite) -> ConcurrencyError:
+        """The error for a failed view version check, with the version stored now."""
+        try:
+            collection = await self._views.collection(write.view_type)
+            stored = await collection.find_one(
+                {"_id": view_key(write.view_type, write.view_id)}, {"_version": 1}
+            )
+        except PyMongoError:
+            actual = -1
+        else:
+            actual = 0 if stored is None else int(stored["_version"])
+        return ConcurrencyError(
+            write.view_type.view_name, write.view_id, write.expected_version, actual
+        )
+
     async def _concurrency_error(self, change: Change) -> ConcurrencyError:
         """The error for a failed version check, with the version stored now."""
         try:
@@ -281,6 +367,14 @@ class MongoUnitOfWork(UnitOfWork):
         return ConcurrencyError(
             change.aggregate_type, change.aggregate_id, change.expected_version, actual
         )
+
+
+class _ViewConflict(Exception):
+    """A view's version check failed; carries the write so the error can name it."""
+
+    def __init__(self, write: ViewWrite) -> None:
+        super().__init__(write.view_id)
+        self.write = write
 
 
 class _Conflict(Exception):
@@ -323,7 +417,8 @@ def _single_write(commit: Commit) -> bool:
     """Whether the commit writes exactly one document (so needs no transaction)."""
     if commit.appends:
         return False
-    return len(commit.changes) + len(commit.entries) + (commit.receipt is not None) == 1
+    writes = len(commit.changes) + len(commit.entries) + len(commit.views)
+    return writes + (commit.receipt is not None) == 1
 
 
 def _is_duplicate(error: PyMongoError) -> bool:

@@ -17,15 +17,19 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.module import SqlAlchemyPersistence, create_engine
 from facta.persistence.sqlalchemy.outbox import DECODING, SqlAlchemyOutbox
+from facta.persistence.sqlalchemy.projections import SqlAlchemyProjectionStore
 from facta.persistence.sqlalchemy.schema import UtcDateTime, create_schema, ddl, metadata
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from facta.persistence.sqlalchemy.views import SqlViewTables
 
 __all__ = [
     "DECODING",
     "SqlAlchemyEventStore",
     "SqlAlchemyOutbox",
     "SqlAlchemyPersistence",
+    "SqlAlchemyProjectionStore",
     "SqlAlchemyUnitOfWork",
+    "SqlViewTables",
     "UtcDateTime",
     "create_engine",
     "create_schema",

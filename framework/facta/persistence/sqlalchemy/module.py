@@ -15,9 +15,12 @@ from facta.errors import ConfigurationError
 from facta.persistence.event_flow import EventFlow
 from facta.persistence.event_store import EventStore
 from facta.persistence.outbox import Outbox
+from facta.persistence.projection_store import ProjectionStore
 from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
+from facta.persistence.sqlalchemy.projections import SqlAlchemyProjectionStore
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from facta.persistence.sqlalchemy.views import SqlViewTables
 from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["SqlAlchemyPersistence", "create_engine"]
@@ -86,11 +89,12 @@ class SqlAlchemyPersistence(injector.Module):
         if engine is None:
             engine = self._created = create_engine(str(self._url))
         flows: list[EventFlow] = []
+        views = SqlViewTables(engine)  # this application's view tables, created when used
 
         def build(container: injector.Injector) -> UnitOfWork:
             if not flows:
                 flows.append(container.get(EventFlow))
-            return SqlAlchemyUnitOfWork(engine, flows[0])
+            return SqlAlchemyUnitOfWork(engine, flows[0], views)
 
         def outbox(container: injector.Injector) -> Outbox:
             return SqlAlchemyOutbox(engine, container.get(HandlerRegistry))
@@ -98,9 +102,17 @@ class SqlAlchemyPersistence(injector.Module):
         def event_store(container: injector.Injector) -> EventStore:
             return SqlAlchemyEventStore(engine, container.get(HandlerRegistry))
 
+        def projection_store(container: injector.Injector) -> ProjectionStore:
+            return SqlAlchemyProjectionStore(engine, container.get(HandlerRegistry), views)
+
         binder.bind(AsyncEngine, to=engine)
         binder.bind(EventStore, to=FactoryProvider(event_store), scope=injector.SingletonScope)  # type: ignore[type-abstract]
         binder.bind(Outbox, to=FactoryProvider(outbox), scope=injector.SingletonScope)  # type: ignore[type-abstract]
+        binder.bind(
+            ProjectionStore,  # type: ignore[type-abstract]
+            to=FactoryProvider(projection_store),
+            scope=injector.SingletonScope,
+        )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 
 

@@ -45,7 +45,7 @@ from facta.persistence.outbox import (
 )
 from facta.persistence.sqlalchemy.documents import json_text
 from facta.persistence.sqlalchemy.postgres_batches import PostgresBatches
-from facta.persistence.sqlalchemy.schema import deliveries, outbox, receipt_statement
+from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes, receipt_statement
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
 
@@ -282,6 +282,10 @@ class SqlAlchemyOutbox(Outbox):
                 return 0
             await connection.execute(delete(deliveries).where(deliveries.c.event_id.in_(event_ids)))
             await connection.execute(delete(outbox).where(outbox.c.event_id.in_(event_ids)))
+            # recorded for ProjectionStore.pruned: a rebuild cannot replay these events
+            await connection.execute(
+                insert(prunes).values(events=len(event_ids), pruned_at=utc_now())
+            )
         return len(event_ids)
 
     async def stats(self) -> OutboxStats:

@@ -1,4 +1,9 @@
-"""facta's own tables: aggregates as JSON documents, the outbox, the deliveries, the streams.
+"""facta's own tables: aggregates as JSON documents, the outbox, the deliveries, the
+streams of event-sourced aggregates, the projections' states and the record of outbox
+prunes.
+
+(Each view type's table, ``facta_view_<view_name>``, is created when first used: see
+``facta.persistence.sqlalchemy.views``.)
 
 ``create_schema(engine)`` creates them (and nothing else) if they are missing. Teams that
 migrate with Alembic can import ``metadata`` into their ``env.py`` or copy the DDL that
@@ -14,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Dialect,
     Index,
@@ -44,6 +50,8 @@ __all__ = [
     "events",
     "metadata",
     "outbox",
+    "projections",
+    "prunes",
     "receipt_statement",
     "snapshots",
 ]
@@ -118,6 +126,15 @@ Index(
     sqlite_where=outbox.c.delivered_at.is_not(None),
 )
 
+# A projection asks whether an earlier event of an aggregate is still undelivered
+Index(
+    "facta_outbox_aggregate",
+    outbox.c.aggregate_id,
+    outbox.c.aggregate_version,
+    postgresql_where=outbox.c.delivered_at.is_(None),
+    sqlite_where=outbox.c.delivered_at.is_(None),
+)
+
 deliveries = Table(
     "facta_deliveries",
     metadata,
@@ -131,6 +148,24 @@ deliveries = Table(
     PrimaryKeyConstraint("event_id", "handler", name="facta_deliveries_pk"),
 )
 Index("facta_deliveries_status", deliveries.c.status, deliveries.c.updated_at)
+
+projections = Table(
+    "facta_projections",
+    metadata,
+    Column("name", String(300), primary_key=True),
+    Column("state", String(10), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+"""Projections paused for a rebuild (a projection without a row is live)."""
+
+prunes = Table(
+    "facta_prunes",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("events", BigInteger, nullable=False),
+    Column("pruned_at", UtcDateTime, nullable=False),
+)
+"""One row per ``Outbox.prune`` that deleted events: a rebuild cannot replay those."""
 
 
 @functools.cache
@@ -193,9 +228,17 @@ snapshots = Table(
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create facta's tables and indexes where they are missing; idempotent."""
+    """Create facta's tables and indexes where they are missing; idempotent (an index
+    added by a later facta version is created on an existing table too)."""
     async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
+        await connection.run_sync(_create_all)
+
+
+def _create_all(connection: Connection) -> None:
+    metadata.create_all(connection)
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
 
 
 def ddl(dialect_name: str = "postgresql") -> str:

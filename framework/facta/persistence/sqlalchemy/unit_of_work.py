@@ -15,6 +15,7 @@ from sqlalchemy import Executable, and_, bindparam, delete, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.event_flow import EventFlow
@@ -23,18 +24,24 @@ from facta.persistence.outbox import Receipt
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.event_store import append_streams, load_stream, stream_version
 from facta.persistence.sqlalchemy.schema import aggregates, outbox, receipt_statement
+from facta.persistence.sqlalchemy.views import SqlViewTables, ViewTable, stored
 from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+from facta.persistence.view_store import StoredView, ViewWrite
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """A unit of work on an ``AsyncEngine`` (SQLite through aiosqlite, PostgreSQL through
-    asyncpg), storing aggregates as JSON documents in ``facta_aggregates``."""
+    asyncpg), storing aggregates as JSON documents in ``facta_aggregates`` and views in
+    their tables (see ``SqlViewTables``, shared by the units of work of one application)."""
 
-    def __init__(self, engine: AsyncEngine, event_flow: EventFlow) -> None:
+    def __init__(
+        self, engine: AsyncEngine, event_flow: EventFlow, views: SqlViewTables | None = None
+    ) -> None:
         super().__init__(event_flow)
         self._engine = engine
+        self._views = views if views is not None else SqlViewTables(engine)
         self._dialect = engine.dialect.name
         self._connection: AsyncConnection | None = None
         statements = _statements(self._dialect)
@@ -86,12 +93,49 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 f"cannot load {aggregate_type.aggregate_type} {aggregate_id!r}: {error}"
             ) from error
 
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        table = await self._views.table(view_type)
+        row = await self._read(table, table.load, {"key_id": view_id})
+        return None if row is None else stored(row)
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        table = await self._views.table(query.view_type)
+        statement, parameters = table.select(query)
+        connection = await self.connection()
+        try:
+            rows = (await connection.execute(statement, parameters)).all()
+        except DBAPIError as error:
+            raise PersistenceError(
+                f"cannot query view {query.view_type.view_name!r}: {error}"
+            ) from error
+        return [stored(row) for row in rows]
+
+    async def count_views(self, query: ViewQuery) -> int:
+        table = await self._views.table(query.view_type)
+        statement, parameters = table.select(query, count=True)
+        row = await self._read(table, statement, parameters)
+        return 0 if row is None else int(row[0])
+
+    async def _read(
+        self, table: ViewTable, statement: Executable, parameters: dict[str, Any]
+    ) -> Any:
+        connection = await self.connection()
+        try:
+            return (await connection.execute(statement, parameters)).first()
+        except DBAPIError as error:
+            self._views.forget(table.view_type.view_name)  # dropped meanwhile, say
+            raise PersistenceError(
+                f"cannot read view {table.view_type.view_name!r}: {error}"
+            ) from error
+
     async def write_changes(self, commit: Commit) -> None:
-        if self._connection is None and not (
-            commit.changes or commit.entries or commit.receipt or commit.appends
-        ):
+        if self._connection is None and commit.empty:
             return
-        receipt_only = self._connection is None and not (commit.changes or commit.entries)
+        # view tables are created (once) outside the transaction
+        tables = [await self._views.table(write.view_type) for write in commit.views]
+        receipt_only = self._connection is None and not (
+            commit.changes or commit.entries or commit.views or commit.appends
+        )
         connection = await self.connection()
         if receipt_only and self._dialect == "postgresql":
             # a receipt lost in a crash only means the handler (which wrote nothing) runs
@@ -102,6 +146,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 await self._write(connection, change)
             if commit.entries:
                 await connection.execute(self._append_outbox, _outbox_rows(commit))
+            for table, write in zip(tables, commit.views, strict=True):
+                await self._write_view(connection, table, write)
             if commit.receipt is not None:
                 await self._record_receipt(connection, commit.receipt)
             if commit.appends:  # last: on PostgreSQL it holds the append lock until commit
@@ -124,9 +170,19 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         except _StreamConflict as conflict:
             await self._abandon(connection)
             raise await self._stream_error(conflict.appends) from conflict.__cause__
+        except _ViewConflict as conflict:
+            await self._abandon(connection)
+            write = conflict.write
+            raise ConcurrencyError(
+                write.view_type.view_name,
+                write.view_id,
+                write.expected_version,
+                await self._views.stored_version(write),
+            ) from conflict.__cause__
         except BaseException as error:
             await self._abandon(connection)
             if isinstance(error, DBAPIError):
+                self._views.forget(*(write.view_type.view_name for write in commit.views))
                 raise PersistenceError(f"the commit failed and was rolled back: {error}") from error
             raise
 
@@ -186,6 +242,18 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if result.rowcount != 1:
             raise _Conflict(change)
 
+    async def _write_view(
+        self, connection: AsyncConnection, table: ViewTable, write: ViewWrite
+    ) -> None:
+        try:
+            applied = await table.write(connection, write)
+        except IntegrityError as error:
+            if write.kind != "insert":
+                raise
+            raise _ViewConflict(write) from error
+        if not applied:
+            raise _ViewConflict(write)
+
     async def _stored_version(self, change: Change) -> int:
         """The stored version, read after the failed transaction, for the error message."""
         try:
@@ -240,6 +308,14 @@ class _Conflict(Exception):
     def __init__(self, change: Change) -> None:
         super().__init__(change.aggregate_id)
         self.change = change
+
+
+class _ViewConflict(Exception):
+    """A view's version check failed; carries the write so the error can name it."""
+
+    def __init__(self, write: ViewWrite) -> None:
+        super().__init__(write.view_id)
+        self.write = write
 
 
 def _outbox_rows(commit: Commit) -> list[dict[str, Any]]:
