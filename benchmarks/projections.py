@@ -6,7 +6,7 @@ PostgreSQL is found at ``postgresql://postgres@127.0.0.1:5432/postgres`` (or
 ``$FACTA_BENCH_POSTGRES_URL``); the run works in scratch databases and temporary SQLite
 files, and removes them when it ends.
 
-1. **Applying through the relay.** A backlog of due events (20,000; ``--quick`` 5,000)
+1. **Applying through the relay.** A backlog of due events (10,000; ``--quick`` 2,000)
    of 100 orders (``QuantityChanged``, as in ``commit.py``) feeds one asynchronous
    projection keeping one view per order (``OrderTotal``: a JSON document and one
    indexed column): for each event it reads the order's view and puts the changed one.
@@ -280,7 +280,7 @@ async def main(quick: bool, only: str | None) -> None:
     task = asyncio.current_task()
     if task is not None:  # SIGTERM cancels like Ctrl-C, so the scratch databases go
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    backlog, history = (5_000, 20_000) if quick else (20_000, 100_000)
+    backlog, history = (2_000, 20_000) if quick else (10_000, 100_000)
     kinds = [only] if only else ["postgresql", "sqlite"]
     apply_rates: dict[str, tuple[float, float]] = {}
     rebuild_rates: dict[str, float] = {}
