@@ -90,9 +90,7 @@ class EsOrders(EsApplication):
 
     def place(self) -> UUID:
         order = new_order("template")
-        placed = EsOrder(
-            order.customer, order.address, [line.model_dump() for line in order.lines]
-        )
+        placed = EsOrder(order.customer, order.address, [line.model_dump() for line in order.lines])
         self.save(placed)
         return placed.id  # type: ignore[no-any-return]
 
