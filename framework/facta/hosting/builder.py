@@ -27,6 +27,7 @@ from facta.application.instrumentation import Instrumentation
 from facta.application.ports.projection_store import ProjectionStore
 from facta.application.projection_order import ProjectionOrderBehavior
 from facta.application.projections import Lifecycle
+from facta.application.receipts import DeferredReceipts
 from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
@@ -213,6 +214,8 @@ class ApplicationBuilder:
 
             # entering an operation puts its context in the scope; this binding routes to it
             binder.bind(OperationContext, to=FactoryProvider(_no_context), scope=OperationScope)
+            # the relay's batch of receipts of handlers that wrote nothing (one per application)
+            binder.bind(DeferredReceipts, to=DeferredReceipts())
 
         container = injector.Injector(
             [configure, self._persistence, *self._modules], auto_bind=True
@@ -235,9 +238,10 @@ class ApplicationBuilder:
             to=EventFlow(mediator, scope, outbox, self._delivery, self._max_event_depth),
         )
         delivery = self._delivery
+        deferred = container.get(DeferredReceipts)
         container.binder.bind(  # app.get(OutboxRelay) works whether or not it is a service
             OutboxRelay,
-            to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery)),
+            to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery, deferred)),
             scope=injector.SingletonScope,
         )
         check_dependencies(
@@ -273,7 +277,7 @@ class ApplicationBuilder:
     ) -> Pipelines:
         logging_behavior = LoggingBehavior()
         validation = ValidationBehavior()
-        transaction = TransactionBehavior(scope)
+        transaction = TransactionBehavior(scope, container.get(DeferredReceipts))
         ordering: tuple[PipelineBehavior, ...] = ()
         if any(info.lifecycle is Lifecycle.ASYNC for info in registry.projections):
             ordering = (ProjectionOrderBehavior(registry, _projection_store(container)),)

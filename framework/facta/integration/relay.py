@@ -5,33 +5,55 @@ undelivered in the outbox. The relay claims due events under a lease (so several
 never run one event at once), runs only the handlers that have not yet succeeded or been
 dead-lettered, and records the outcome: delivered, or failed and due again after a
 backoff, until the retry policy dead-letters the handler.
+
+A claimed batch is delivered aggregate by aggregate: the events of up to
+``DeliverySettings.concurrency`` aggregates at once, each aggregate's in order. The
+receipts of handlers that wrote nothing (``DeferredReceipts``) and the completion of the
+delivered events are written in one transaction at the end of the batch; failures are
+recorded after it, event by event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from uuid import UUID
 
 from facta.application import Mediator
 from facta.application.ports.outbox import DeliverySettings, Outbox, PendingEvent
+from facta.application.receipts import DeferredReceipts
+from facta.domain import DomainEvent
+from facta.errors import HandlerFailure
 
 __all__ = ["OutboxRelay"]
 
 _log = logging.getLogger("facta.relay")
+_UNSHARED = DeferredReceipts()
+"""For a relay made without its application's ``DeferredReceipts``: no handler defers to
+it, so every receipt is committed by its handler's own transaction."""
 
 
 class OutboxRelay:
     """A background service (and an operator's tool) that drains the outbox.
 
-    Add it to an application with ``ApplicationBuilder.add_service(OutboxRelay)``; call
-    ``drain()`` to deliver everything that is due once, from a script or a test.
+    Add it to an application with ``ApplicationBuilder.add_service(OutboxRelay)``, or get
+    it with ``app.get(OutboxRelay)``; call ``drain()`` to deliver everything that is due
+    once, from a script or a test. ``deferred`` is the application's ``DeferredReceipts``
+    (given by the container): without it, each receipt takes a transaction of its own.
     """
 
-    def __init__(self, outbox: Outbox, mediator: Mediator, settings: DeliverySettings) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        mediator: Mediator,
+        settings: DeliverySettings,
+        deferred: DeferredReceipts = _UNSHARED,
+    ) -> None:
         self._outbox = outbox
         self._mediator = mediator
         self._settings = settings
+        self._deferred = deferred
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -41,18 +63,27 @@ class OutboxRelay:
 
     async def _run_batch(self, *, stoppable: bool) -> int:
         """One batch; a ``stoppable`` one (the background service's) that is asked to stop
-        meanwhile finishes the event in hand and gives the rest back (``Outbox.release``),
+        meanwhile finishes the events in hand and gives the rest back (``Outbox.release``),
         so that stopping takes one event's time and no event waits for its lease to end."""
         batch = await self._outbox.claim(self._settings.batch_size, self._settings.lease)
-        delivered = []
-        for index, pending in enumerate(batch):
-            if stoppable and self._stopping.is_set():
-                await self._outbox.release([left.event.event_id for left in batch[index:]])
-                break
-            if await self._deliver(pending):
-                delivered.append(pending.event.event_id)
-        if delivered:
-            await self._outbox.complete(delivered)
+        if not batch:
+            return 0
+        outcome = _Outcome(self._stopping if stoppable else None)
+        with self._deferred.collecting() as receipts:
+            groups = _by_aggregate(batch)
+            workers = min(self._settings.concurrency, len(groups))
+            if workers <= 1:
+                await self._deliver_groups(iter(groups), outcome)
+            else:
+                queue = iter(groups)  # shared: each worker takes the next aggregate's events
+                async with asyncio.TaskGroup() as tasks:
+                    for _ in range(workers):
+                        tasks.create_task(self._deliver_groups(queue, outcome))
+        await self._outbox.complete(outcome.delivered, receipts)
+        for event, handlers, failures in outcome.failed:
+            await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
+        if outcome.released:
+            await self._outbox.release(outcome.released)
         return len(batch)
 
     async def drain(self, progress: Callable[[int], None] | None = None) -> int:
@@ -73,7 +104,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="facta-outbox-relay")
 
     async def stop(self) -> None:
-        """Stop after the event in hand, giving back the rest of its batch, and wait."""
+        """Stop after the events in hand, giving back the rest of their batch, and wait."""
         self._stopping.set()
         if self._task is not None:
             await self._task
@@ -98,16 +129,49 @@ class OutboxRelay:
             except TimeoutError:
                 pass
 
-    async def _deliver(self, pending: PendingEvent) -> bool:
-        """Run the missing handlers of one event; True when it is now fully delivered."""
+    async def _deliver_groups(
+        self, groups: Iterator[list[PendingEvent]], outcome: _Outcome
+    ) -> None:
+        for group in groups:
+            for pending in group:
+                if outcome.stopping is not None and outcome.stopping.is_set():
+                    outcome.released.append(pending.event.event_id)
+                    continue
+                await self._deliver(pending, outcome)
+
+    async def _deliver(self, pending: PendingEvent, outcome: _Outcome) -> None:
+        """Run the missing handlers of one event, and note whether it is now delivered."""
         event = pending.event
         handlers = self._mediator.handler_names(type(event))
         missing = [handler for handler in handlers if handler not in pending.settled]
         if not missing:
-            return True
+            outcome.delivered.append(event.event_id)
+            return
         with self._mediator.instrumentation.delivering(event, missing):
             report = await self._mediator.dispatch(event, only=missing, durable=True)
         if report.ok:
-            return True
-        await self._outbox.record_failures(event, handlers, report.failures, self._settings.retry)
-        return False
+            outcome.delivered.append(event.event_id)
+        else:
+            outcome.failed.append((event, handlers, report.failures))
+
+
+class _Outcome:
+    """What the delivery of one batch came to."""
+
+    __slots__ = ("delivered", "failed", "released", "stopping")
+
+    def __init__(self, stopping: asyncio.Event | None) -> None:
+        self.stopping = stopping  # set: the events not yet started are given back
+        self.delivered: list[UUID] = []
+        self.failed: list[tuple[DomainEvent, Sequence[str], Sequence[HandlerFailure]]] = []
+        self.released: list[UUID] = []
+
+
+def _by_aggregate(batch: Sequence[PendingEvent]) -> list[list[PendingEvent]]:
+    """The batch's events grouped by aggregate, in order of first appearance; events of no
+    aggregate stand alone."""
+    groups: dict[object, list[PendingEvent]] = {}
+    for pending in batch:
+        event = pending.event
+        groups.setdefault(event.aggregate_id or event.event_id, []).append(pending)
+    return list(groups.values())

@@ -28,6 +28,7 @@ from facta.application.ports.outbox import (
     Outbox,
     OutboxRow,
     OutboxStats,
+    Receipt,
 )
 from facta.application.ports.projection_store import ProjectionStore, PruneRecord
 from facta.application.ports.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
@@ -167,8 +168,13 @@ class InMemoryOutbox(Outbox):
             claimed.append(self._stored(row))
         return claimed
 
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
         now = utc_now()
+        for receipt in receipts:
+            deliveries = self._store._deliveries.setdefault(receipt.event_id, {})
+            known = deliveries.get(receipt.handler)
+            if known is None or known.status is DeliveryStatus.FAILED:
+                deliveries[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
         for event_id in event_ids:
             row = self._store._outbox.get(event_id)
             if row is not None:

@@ -111,7 +111,10 @@ class DeliverySettings:
     ``grace`` is how long the in-process dispatch that follows a commit has before the
     relay may take over an event it has not delivered (because the process died, say).
     The relay claims ``batch_size`` events at a time for ``lease``, polls every
-    ``poll_interval`` when idle, and retries failed handlers by ``retry``.
+    ``poll_interval`` when idle, and retries failed handlers by ``retry``. It delivers
+    the events of up to ``concurrency`` aggregates of a batch at once (each aggregate's
+    events one after the other, in order), so that handlers waiting on the network (a
+    broker's confirm, say) overlap; 1 delivers one event at a time.
     """
 
     retry: RetryPolicy = RetryPolicy()
@@ -119,6 +122,11 @@ class DeliverySettings:
     lease: timedelta = timedelta(seconds=60)
     batch_size: int = 100
     poll_interval: timedelta = timedelta(seconds=1)
+    concurrency: int = 16
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,8 +429,13 @@ class Outbox(ABC):
         """
 
     @abstractmethod
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
-        """Mark events delivered: every handler succeeded."""
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
+        """Mark events delivered (every handler succeeded), and record ``receipts``.
+
+        Both in one transaction: the receipts are those of handlers that wrote nothing,
+        deferred by the relay for its batch (``DeferredReceipts``). A receipt whose
+        handler is done or dead already is left as it is (a late duplicate).
+        """
 
     @abstractmethod
     async def is_delivered(self, event_id: UUID, handler: str) -> bool:

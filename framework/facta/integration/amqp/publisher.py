@@ -112,6 +112,15 @@ class AmqpPublisher:
             raise PublishFailed(
                 f"not connected to RabbitMQ at {self._link.url}; reconnecting in the background"
             )
+        if len(messages) == 1:  # the relay's usual case: no task to gather
+            event, message = messages[0]
+            try:
+                await self._publish_one(exchange, event, message)
+            except PublishFailed as error:
+                raise PublishFailed(
+                    f"1 of 1 event(s) was not confirmed by RabbitMQ at {self._link.url}: {error}"
+                ) from error
+            return
         results = await asyncio.gather(
             *(self._publish_one(exchange, event, message) for event, message in messages),
             return_exceptions=True,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from facta.application import HandlerRegistry
 from facta.application.ports.outbox import (
@@ -29,6 +29,7 @@ from facta.application.ports.outbox import (
     Outbox,
     OutboxRow,
     OutboxStats,
+    Receipt,
 )
 from facta.domain import DomainEvent, utc_now
 from facta.errors import PersistenceError
@@ -81,18 +82,46 @@ class MongoOutbox(Outbox):
             raise PersistenceError(f"cannot claim outbox events: {error}") from error
         return []
 
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
-        if not event_ids:
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
+        if not (event_ids or receipts):
             return
         ids = [checked_uuid(event_id, "an event id") for event_id in event_ids]
         await self._store.ready()
         try:
+            # receipts first: a crash in between leaves events whose handlers are all
+            # settled, which the relay then marks delivered without running anything
+            for receipt in receipts:
+                await self._record_receipt(receipt)
+            if not ids:
+                return
             await self._store.outbox.update_many(
                 {"_id": {"$in": ids}},
                 {"$set": {"delivered_at": _now(), "locked_until": None}},
             )
         except PyMongoError as error:
             raise PersistenceError(f"cannot mark events delivered: {error}") from error
+
+    async def _record_receipt(self, receipt: Receipt) -> None:
+        """A deferred receipt, unless the handler is done or dead already."""
+        try:
+            await self._store.receipts.update_one(
+                {
+                    "event_id": checked_uuid(receipt.event_id, "an event id"),
+                    "handler": checked_str(receipt.handler, "a handler name"),
+                    "status": DeliveryStatus.FAILED.value,
+                },
+                {
+                    "$set": {
+                        "status": DeliveryStatus.DONE.value,
+                        "next_attempt_at": None,
+                        "updated_at": _now(),
+                    },
+                    "$setOnInsert": {"attempts": 0, "last_error": ""},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # done or dead already: a late duplicate changes nothing
 
     async def update_deliveries(
         self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]

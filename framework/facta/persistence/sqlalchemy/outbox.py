@@ -2,7 +2,8 @@
 
 Claiming is one ``UPDATE ... RETURNING`` over the partial index of undelivered rows; on
 PostgreSQL its sub-select takes ``FOR UPDATE SKIP LOCKED``, so concurrent relay workers
-never claim one row twice and never wait on each other.
+never claim one row twice and never wait on each other, and the claim and the completion
+of a batch are one statement each (``postgres_batches``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,13 +39,17 @@ from facta.application.ports.outbox import (
     Outbox,
     OutboxRow,
     OutboxStats,
+    Receipt,
 )
 from facta.domain import DomainEvent, utc_now
 from facta.errors import PersistenceError
 from facta.persistence.sqlalchemy.documents import json_text
-from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes
+from facta.persistence.sqlalchemy.postgres_batches import PostgresBatches
+from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes, receipt_statement
 
 __all__ = ["DECODING", "SqlAlchemyOutbox"]
+
+_UUIDS = ARRAY(Uuid())
 
 
 class SqlAlchemyOutbox(Outbox):
@@ -43,6 +59,8 @@ class SqlAlchemyOutbox(Outbox):
         self._engine = engine
         self._registry = registry
         self._skip_locked = engine.dialect.name == "postgresql"
+        self._receipts = receipt_statement(engine.dialect.name)
+        self._batches = PostgresBatches(engine) if self._skip_locked else None
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -67,6 +85,11 @@ class SqlAlchemyOutbox(Outbox):
 
     async def claim_rows(self, limit: int, lease: timedelta) -> list[OutboxRow]:
         now = utc_now()
+        if self._batches is not None:
+            try:
+                return await self._batches.claim(limit, now, now + lease)
+            except (DBAPIError, OSError) as error:
+                raise PersistenceError(f"the outbox could not be read: {error}") from error
         due = (
             select(outbox.c.position)
             .where(
@@ -94,15 +117,30 @@ class SqlAlchemyOutbox(Outbox):
             rows = sorted((await connection.execute(statement)).all())
             return await self._stored(connection, rows)
 
-    async def complete(self, event_ids: Sequence[UUID]) -> None:
-        if not event_ids:
+    async def complete(self, event_ids: Sequence[UUID], receipts: Sequence[Receipt] = ()) -> None:
+        if not (event_ids or receipts):
             return
+        now = utc_now()
+        if self._batches is not None:
+            try:
+                return await self._batches.complete(event_ids, receipts, now)
+            except (DBAPIError, OSError) as error:
+                raise PersistenceError(f"the outbox could not be written: {error}") from error
         async with self._transaction() as connection:
-            await connection.execute(
-                update(outbox)
-                .where(outbox.c.event_id.in_(list(event_ids)))
-                .values(delivered_at=utc_now(), locked_until=None)
-            )
+            if receipts:
+                await connection.execute(
+                    self._receipts,
+                    [
+                        {"event_id": receipt.event_id, "handler": receipt.handler, "now": now}
+                        for receipt in receipts
+                    ],
+                )
+            if event_ids:
+                await connection.execute(
+                    update(outbox)
+                    .where(self._among(outbox.c.event_id, event_ids))
+                    .values(delivered_at=now, locked_until=None)
+                )
 
     async def update_deliveries(
         self, event_id: UUID, decide: Callable[[Mapping[str, Delivery]], DeliveryUpdate]
@@ -263,6 +301,13 @@ class SqlAlchemyOutbox(Outbox):
             )
         return OutboxStats(int(total or 0) - int(pending or 0), int(pending or 0), int(dead or 0))
 
+    def _among(self, column: ColumnElement[UUID], event_ids: Sequence[UUID]) -> ColumnElement[bool]:
+        """``column IN event_ids``: on PostgreSQL one array parameter (``= ANY``), so the
+        statement is the same whatever the count, and is prepared once."""
+        if self._skip_locked:
+            return column == any_(bindparam("event_ids", list(event_ids), type_=_UUIDS))
+        return column.in_(list(event_ids))
+
     async def _stored(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[OutboxRow]:
         """The rows with the handlers settled for each (done or dead)."""
         if not rows:
@@ -270,7 +315,7 @@ class SqlAlchemyOutbox(Outbox):
         settled: dict[UUID, set[str]] = {}
         for event_id, handler in await connection.execute(
             select(deliveries.c.event_id, deliveries.c.handler).where(
-                deliveries.c.event_id.in_([row[1] for row in rows]),
+                self._among(deliveries.c.event_id, [row[1] for row in rows]),
                 deliveries.c.status != DeliveryStatus.FAILED.value,
             )
         ):

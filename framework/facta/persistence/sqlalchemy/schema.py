@@ -12,6 +12,7 @@ migrate with Alembic can import ``metadata`` into their ``env.py`` or copy the D
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -31,10 +32,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    bindparam,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.sql.expression import Executable
+
+from facta.application.ports.outbox import DeliveryStatus
 
 __all__ = [
     "UtcDateTime",
@@ -47,6 +52,7 @@ __all__ = [
     "outbox",
     "projections",
     "prunes",
+    "receipt_statement",
     "snapshots",
 ]
 
@@ -160,6 +166,33 @@ prunes = Table(
     Column("pruned_at", UtcDateTime, nullable=False),
 )
 """One row per ``Outbox.prune`` that deleted events: a rebuild cannot replay those."""
+
+
+@functools.cache
+def receipt_statement(dialect: str) -> Executable:
+    """The upsert of a handler's receipt (parameters ``event_id``, ``handler``, ``now``).
+
+    It inserts the receipt, or turns a failed delivery into a done one; a delivery that
+    is done or dead already is left alone, and the statement then changes no row.
+    """
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    receipt = upsert(deliveries).values(
+        event_id=bindparam("event_id"),
+        handler=bindparam("handler"),
+        status=DeliveryStatus.DONE.value,
+        attempts=0,
+        last_error="",
+        updated_at=bindparam("now"),
+    )
+    return receipt.on_conflict_do_update(
+        index_elements=[deliveries.c.event_id, deliveries.c.handler],
+        set_={
+            "status": DeliveryStatus.DONE.value,
+            "next_attempt_at": None,
+            "updated_at": receipt.excluded.updated_at,
+        },
+        where=deliveries.c.status == DeliveryStatus.FAILED.value,
+    )
 
 
 # The streams of event-sourced aggregates, kept for ever (the outbox rows of the same

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Executable, and_, bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application.event_flow import EventFlow
 from facta.application.ports.event_store import LoadedStream, StreamAppend
-from facta.application.ports.outbox import DeliveryStatus, Receipt
+from facta.application.ports.outbox import Receipt
 from facta.application.ports.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
 from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import View, ViewQuery
@@ -26,7 +25,7 @@ from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.event_store import append_streams, load_stream, stream_version
-from facta.persistence.sqlalchemy.schema import aggregates, deliveries, outbox
+from facta.persistence.sqlalchemy.schema import aggregates, outbox, receipt_statement
 from facta.persistence.sqlalchemy.views import SqlViewTables, ViewTable, stored
 
 __all__ = ["SqlAlchemyUnitOfWork"]
@@ -359,15 +358,6 @@ def _statements(dialect: str) -> _Statements:
         aggregates.c.aggregate_id == bindparam("id_"),
     )
     guard = and_(*key, aggregates.c.version == bindparam("expected"))
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    receipt = upsert(deliveries).values(
-        event_id=bindparam("event_id"),
-        handler=bindparam("handler"),
-        status=DeliveryStatus.DONE.value,
-        attempts=0,
-        last_error="",
-        updated_at=bindparam("now"),
-    )
     return _Statements(
         load_state=select(json_text(aggregates.c.state), aggregates.c.version).where(*key),
         insert_aggregate=insert(aggregates).values(state=json_param("state", dialect)),
@@ -380,13 +370,5 @@ def _statements(dialect: str) -> _Statements:
         ),
         delete_aggregate=delete(aggregates).where(guard),
         append_outbox=insert(outbox).values(payload=json_param("payload", dialect)),
-        upsert_receipt=receipt.on_conflict_do_update(
-            index_elements=[deliveries.c.event_id, deliveries.c.handler],
-            set_={
-                "status": DeliveryStatus.DONE.value,
-                "next_attempt_at": None,
-                "updated_at": receipt.excluded.updated_at,
-            },
-            where=deliveries.c.status == DeliveryStatus.FAILED.value,
-        ),
+        upsert_receipt=receipt_statement(dialect),
     )
