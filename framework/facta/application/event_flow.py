@@ -107,6 +107,7 @@ class EventFlow:
         commit.
         """
         registry = self._registry
+        instrumentation = self._mediator._instrumentation  # None: no hook on the hot path
         for entry in entries:
             event = entry.event
             for projection in registry.inline_projections(type(event)):
@@ -114,7 +115,12 @@ class EventFlow:
                 if constructor is None:
                     container: Any = self._scope.injector
                     constructor = self._inline[projection] = Constructor.of(projection, container)
-                await constructor.create_with(unit_of_work).handle(event)
+                instance = constructor.create_with(unit_of_work)
+                if instrumentation is None:
+                    await instance.handle(event)
+                    continue
+                with instrumentation.projecting(constructor.name, event):
+                    await instance.handle(event)
 
     async def dispatch(self, entries: Sequence[OutboxEntry]) -> None:
         """Run the handlers of each committed event, in order, and record the outcome.

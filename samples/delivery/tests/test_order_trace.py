@@ -70,7 +70,8 @@ async def test_a_placed_order_is_one_trace_from_the_request_to_the_delivery_hand
     send = shop.span("send PlaceOrder")
     handler = shop.span("PlaceOrderHandler handle PlaceOrder")
     dispatch = shop.span("dispatch OrderPlaced")
-    projection = shop.span("OrderSummaryProjection handle OrderPlaced")
+    inline = shop.span("OrderSummaries apply OrderPlaced")  # in the command's commit
+    projection = shop.span("KitchenBoardProjection handle OrderPlaced")  # after it
     bridge = shop.span("CloudEventBridge handle OrderPlaced")
     producer = shop.span(f"publish {PLACED}")
     consumer = courier.span(f"process {PLACED}")
@@ -79,6 +80,7 @@ async def test_a_placed_order_is_one_trace_from_the_request_to_the_delivery_hand
     assert parent_of(handler) == span_id(send)
     commits = [span for span in shop.spans if span.name == "commit"]
     assert any(parent_of(commit) == span_id(handler) for commit in commits)
+    assert parent_of(inline) in {span_id(commit) for commit in commits}
     assert parent_of(dispatch) == span_id(handler)
     assert parent_of(projection) == span_id(dispatch)
     assert parent_of(bridge) == span_id(dispatch)

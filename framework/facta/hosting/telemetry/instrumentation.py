@@ -166,6 +166,19 @@ class OpenTelemetry(Instrumentation):
             with trace_context(traceparent_of(span)):
                 yield span
 
+    def projecting(self, projection: str, event: DomainEvent) -> AbstractContextManager[object]:
+        if not self.active():
+            return nullcontext()
+        return self._tracer.start_as_current_span(
+            f"{projection.rsplit('.', 1)[-1]} apply {event.event_type}",
+            attributes={
+                "facta.handler": projection,
+                "facta.event.type": event.event_type,
+                "facta.event.id": str(event.event_id),
+                "facta.projection.lifecycle": "inline",
+            },
+        )
+
     def delivering(
         self, event: DomainEvent, handlers: Sequence[str]
     ) -> AbstractContextManager[object]:
