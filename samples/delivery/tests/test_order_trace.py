@@ -86,10 +86,12 @@ async def test_a_placed_order_is_one_trace_from_the_request_to_the_delivery_hand
     assert parent_of(bridge) == span_id(dispatch)
     assert producer.kind is SpanKind.PRODUCER and parent_of(producer) == span_id(bridge)
     assert consumer.kind is SpanKind.CONSUMER and parent_of(consumer) == span_id(producer)
+    planner = courier.span("PlanDelivery handle OrderPlacedV1")  # the integration pipeline
+    assert parent_of(planner) == span_id(consumer)
     (delivery_commit,) = [
         span
         for span in courier.spans
-        if span.name == "commit" and parent_of(span) == span_id(consumer)
+        if span.name == "commit" and parent_of(span) == span_id(planner)
     ]
     assert delivery_commit.kind is SpanKind.CLIENT
     board = [span for span in courier.spans if span.name.endswith("handle DeliveryPlanned")]
