@@ -22,8 +22,13 @@ and in a temporary SQLite file of its own, all removed when the run ends.
    ``Application`` method doing ``repository.get``, the aggregate's ``@event`` method and
    ``save`` (its recorder inserts the stored event with the expected version; on
    PostgreSQL under its ``LOCK TABLE ... EXCLUSIVE``, as facta's append takes an
-   advisory lock, both to keep positions in commit order). Rounds of the two alternate
-   after a warm-up; each side's best round counts. **Target: facta/eventsourcing >= 1.0x.**
+   advisory lock, both to keep positions in commit order). A third contender, **raw**,
+   is the same command hand-written in SQLAlchemy Core on facta's engine: on one
+   connection it selects the stream's rows (data as JSON text), validates each event with
+   pydantic and sums them, inserts one outbox row and one stream row shaped as facta's
+   (after the advisory lock on PostgreSQL) and commits: what facta costs over its own
+   driver path. Rounds of the three alternate after a warm-up; each one's best round
+   counts. **Target: facta/eventsourcing >= 1.0x.**
    Note: facta runs SQLite in WAL mode with ``synchronous=NORMAL``; ``eventsourcing``
    runs it with its own settings.
 2. **Loading an aggregate of 1,000 events**, without a snapshot (replaying all of them)
@@ -52,6 +57,8 @@ from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import asyncpg
+from sqlalchemy import Executable, bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 try:
     from eventsourcing.application import Application as EsApplication
@@ -76,7 +83,10 @@ from facta import (
     EventSourcedAggregate,
     UnitOfWork,
 )
+from facta.domain import utc_now
 from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_engine, create_schema
+from facta.persistence.sqlalchemy.documents import json_param, json_text
+from facta.persistence.sqlalchemy.schema import events, outbox
 
 POSTGRES_URL = os.environ.get(
     "FACTA_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -129,6 +139,80 @@ class IncrementHandler(CommandHandler[Increment, None]):
 
     async def handle(self, command: Increment) -> None:
         (await self.counters.get(command.counter_id)).increment(1)
+
+
+# --- the raw baseline --------------------------------------------------------------------
+
+
+class RawAppends:
+    """The command hand-written in SQLAlchemy Core, writing the rows facta writes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        dialect = engine.dialect.name
+        self._lock: Executable | None = (
+            text("SELECT pg_advisory_xact_lock(1)") if dialect == "postgresql" else None
+        )
+        self._stream = (
+            select(events.c.version, json_text(events.c.data))
+            .where(
+                events.c.stream_type == "RawCounter",
+                events.c.stream_id == bindparam("stream_id"),
+                events.c.version > 0,
+            )
+            .order_by(events.c.version)
+        )
+        self._insert_event = insert(events).values(data=json_param("data", dialect))
+        self._insert_outbox = insert(outbox).values(payload=json_param("payload", dialect))
+
+    async def create(self, counter_id: str) -> None:
+        """A counter's first event."""
+        await self._append(counter_id, 1)
+
+    async def increment(self, counter_id: str) -> None:
+        """Load the counter by replaying its rows, then append one event."""
+        await self._append(counter_id, None)
+
+    async def _append(self, counter_id: str, version: int | None) -> None:
+        async with self._engine.connect() as connection:
+            if version is None:
+                rows = (await connection.execute(self._stream, {"stream_id": counter_id})).all()
+                count = sum(Incremented.model_validate_json(row[1]).amount for row in rows)
+                assert count >= 1
+                version = int(rows[-1][0]) + 1
+            event = Incremented(amount=1, aggregate_id=counter_id, aggregate_version=version)
+            payload, now = event.model_dump_json(), utc_now()
+            await connection.execute(
+                self._insert_outbox,
+                {
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "aggregate_id": counter_id,
+                    "aggregate_version": version,
+                    "correlation_id": None,
+                    "causation_id": None,
+                    "payload": payload,
+                    "recorded_at": now,
+                    "available_at": now,
+                    "delivered_at": now,
+                },
+            )
+            if self._lock is not None:
+                await connection.execute(self._lock)
+            await connection.execute(
+                self._insert_event,
+                {
+                    "stream_type": "RawCounter",
+                    "stream_id": counter_id,
+                    "version": version,
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "event_version": 1,
+                    "recorded_at": now,
+                    "data": payload,
+                },
+            )
+            await connection.commit()
 
 
 # --- eventsourcing's side ----------------------------------------------------------------
@@ -218,17 +302,18 @@ def progress(message: str) -> None:
 
 
 @asynccontextmanager
-async def facta_app(url: str) -> AsyncIterator[Application]:
-    """facta on ``url`` (its tables created), its engine disposed of when the block ends."""
+async def facta_app(url: str) -> AsyncIterator[tuple[Application, AsyncEngine]]:
+    """facta on ``url`` (its tables created) and its engine, disposed of afterwards."""
     engine = create_engine(url)
     try:
         await create_schema(engine)
-        yield (
+        app = (
             ApplicationBuilder()
             .add_handler(Counter, SnapshottedCounter, IncrementHandler)
             .use_persistence(SqlAlchemyPersistence(engine=engine))
             .build()
         )
+        yield app, engine
     finally:
         await engine.dispose()
 
@@ -242,12 +327,17 @@ class AppendFigures:
 
     facta: float
     eventsourcing: float
+    raw: float
 
 
 async def measure_appends(kind: str, rounds: int, commands: int) -> AppendFigures:
     """Interleaved best-of-``rounds`` rounds of ``commands`` commands of each contender."""
     async with scratch_database(kind) as facta_url, scratch_database(kind) as es_url:
-        async with facta_app(facta_url) as app:
+        async with facta_app(facta_url) as (app, engine):
+            raw = RawAppends(engine)
+            for number in range(AGGREGATES):
+                await raw.create(f"c-{number}")
+            raw_ids = itertools.cycle([f"c-{number}" for number in range(AGGREGATES)])
             async with app.operation():
                 uow = app.get(UnitOfWork)  # type: ignore[type-abstract]
                 for number in range(AGGREGATES):
@@ -268,12 +358,13 @@ async def measure_appends(kind: str, rounds: int, commands: int) -> AppendFigure
                 bodies: dict[str, Callable[[], Any]] = {
                     "facta": lambda: app.mediator.send(next(facta_ids)),
                     "eventsourcing": es_command,
+                    "raw": lambda: raw.increment(next(raw_ids)),
                 }
                 await interleaved_best_of(1, min(commands, 2 * AGGREGATES), bodies)  # warm-up
                 best = await interleaved_best_of(rounds, commands, bodies)
             finally:
                 es.close()
-    return AppendFigures(best["facta"], best["eventsourcing"])
+    return AppendFigures(best["facta"], best["eventsourcing"], best["raw"])
 
 
 # --- 2. loading 1,000 events -------------------------------------------------------------
@@ -292,7 +383,7 @@ class LoadFigures:
 async def measure_loads(kind: str, rounds: int, loads: int) -> LoadFigures:
     """Interleaved best-of-``rounds`` rounds of ``loads`` loads of each contender and way."""
     async with scratch_database(kind) as facta_url, scratch_database(kind) as es_url:
-        async with facta_app(facta_url) as app:
+        async with facta_app(facta_url) as (app, _):
             for aggregate_type in (Counter, SnapshottedCounter):
                 for chunk in range(HISTORY // 100):  # 100 events a commit: snapshots land
                     async with app.operation():
@@ -370,15 +461,17 @@ async def main(quick: bool, only: str | None) -> None:
         f"{AGGREGATES} aggregates round-robin; best of {rounds} rounds of {commands:,}"
     )
     print(
-        f"{'database':<12}{'facta ev/s':>12}{'eventsourcing ev/s':>20}{'facta us':>10}"
-        f"{'es us':>9}{'facta/es':>10}  target >= 1.0x"
+        f"{'database':<12}{'facta ev/s':>12}{'eventsourcing ev/s':>20}{'raw ev/s':>10}"
+        f"{'facta us':>10}{'es us':>8}{'raw us':>8}{'facta/raw':>11}{'facta/es':>10}"
+        f"  target >= 1.0x"
     )
     for kind, figures in appends.items():
         ratio = figures.eventsourcing / figures.facta
         print(
             f"{kind:<12}{1 / figures.facta:>12,.0f}{1 / figures.eventsourcing:>20,.0f}"
-            f"{figures.facta * 1e6:>10.0f}{figures.eventsourcing * 1e6:>9.0f}"
-            f"{ratio:>9.2f}x  {verdict(ratio, 1.0)}"
+            f"{1 / figures.raw:>10,.0f}{figures.facta * 1e6:>10.0f}"
+            f"{figures.eventsourcing * 1e6:>8.0f}{figures.raw * 1e6:>8.0f}"
+            f"{figures.raw / figures.facta:>10.2f}x{ratio:>9.2f}x  {verdict(ratio, 1.0)}"
         )
     print()
     print(f"Loads: one aggregate of {HISTORY:,} events; best ms per load of {load_rounds} rounds")
