@@ -21,6 +21,9 @@ NEW_PHONE = "+390815550199"
 async def test_fifty_first_orders_from_one_new_phone_at_once_all_succeed_with_one_customer(
     client: httpx.AsyncClient, application: Application, order_body: Any
 ) -> None:
+    # one order first: the views' tables are created on first use (racing that creation
+    # from fifty requests at once starves the connection pool, which is not this test's)
+    assert (await client.post("/orders", json=order_body())).status_code == 201
     body = order_body(phone=NEW_PHONE, name="Nuovo Cliente")
 
     answers = await asyncio.gather(*(client.post("/orders", json=body) for _ in range(50)))
