@@ -23,12 +23,6 @@ from docs.test_docs_examples import DOCS, blocks_of, expand_snippets
 TUTORIAL = sorted((DOCS / "tutorial").glob("*.md"))
 PASTED = [page for page in TUTORIAL if any(b.language == "python" for b in blocks_of(page))]
 
-NOT_YET = {"testing.md"}
-"""Pages whose blocks do not run pasted yet: each is a known defect, listed so that the
-test says so (and fails, strict, once a page is fixed and still listed). ``testing.md``
-shows the sample's test modules, whose helpers (``GIULIA``, ``new_order``) live in test
-files that are not importable from a pasted file."""
-
 
 def pasted(page: Path) -> str:
     """The page's ``python`` blocks as a reader pastes them: in order, in one file."""
@@ -37,19 +31,7 @@ def pasted(page: Path) -> str:
     )
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(
-            page,
-            id=page.name,
-            marks=[pytest.mark.xfail(reason="not pasteable yet", strict=True)]
-            if page.name in NOT_YET
-            else [],
-        )
-        for page in PASTED
-    ],
-)
+@pytest.mark.parametrize("page", [pytest.param(page, id=page.name) for page in PASTED])
 def test_a_tutorial_page_runs_pasted_into_one_file(page: Path, tmp_path: Path) -> None:
     script = tmp_path / "page.py"
     script.write_text(pasted(page), encoding="utf-8")
@@ -74,4 +56,3 @@ def test_a_tutorial_page_runs_pasted_into_one_file(page: Path, tmp_path: Path) -
 
 def test_the_tutorial_has_pages_to_paste() -> None:
     assert PASTED, f"no tutorial page under {DOCS / 'tutorial'} has python blocks"
-    assert NOT_YET <= {page.name for page in PASTED}
