@@ -60,6 +60,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -659,6 +660,29 @@ async def measure_relay(kind: str, backlog: int, history: int) -> RelayFigures:
 # --- the run -------------------------------------------------------------------------------
 
 
+CLEANUP_SECONDS = 10.0
+"""How long the clean-up after a SIGTERM or Ctrl-C may take before the process exits."""
+
+_interrupted = threading.Event()
+
+
+def interrupt(task: asyncio.Task[None]) -> None:
+    """The first signal cancels the run and arms a watchdog; a second one exits at once."""
+    if _interrupted.is_set():
+        progress("interrupted again; exiting without cleaning up")
+        os._exit(130)
+    _interrupted.set()
+    task.cancel()
+    watchdog = threading.Timer(CLEANUP_SECONDS, _give_up)
+    watchdog.daemon = True  # runs even if the interpreter is stuck shutting down
+    watchdog.start()
+
+
+def _give_up() -> None:
+    progress(f"the clean-up took over {CLEANUP_SECONDS:.0f} s; exiting without finishing it")
+    os._exit(130)
+
+
 def verdict(ratio: float, target: float) -> str:
     """``ok`` or ``MISSED`` for a ratio against its target."""
     return "ok" if ratio >= target else "MISSED"
@@ -666,10 +690,13 @@ def verdict(ratio: float, target: float) -> str:
 
 async def main(quick: bool, only: str | None, commands: int | None) -> None:
     """Measure on each database in turn, then print the table."""
-    # a SIGTERM cancels the run like Ctrl-C does, so the scratch databases are removed
+    # a SIGTERM or Ctrl-C cancels the run, so that the scratch databases are removed; the
+    # clean-up then has CLEANUP_SECONDS, and a second signal ends the process at once
     task = asyncio.current_task()
     if task is not None:
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, interrupt, task)
     kinds = [only] if only else ["sqlite", "postgresql", "mongodb"]
     rounds, per_round = (5, 300) if quick else (7, 1_000)
     per_round = commands or per_round

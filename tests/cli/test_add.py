@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli.projects import CHECKS, assert_passed, generate, run, template_repository
-from facta.cli.add import class_name, module_name
+from facta.cli.add import class_name, module_name, tense_warning
 from facta.cli.main import main
 
 PROJECT = "a-project-with-thirty-letters1"  # the longest name facta new allows
@@ -171,3 +171,52 @@ def test_an_unknown_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 def test_names_become_classes_and_modules(given: str, klass: str, module: str) -> None:
     assert class_name(given) == klass
     assert module_name(klass) == module
+
+
+def test_a_name_already_used_by_a_class_of_the_project_is_refused(
+    grown: Grown, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(grown.project)
+
+    assert main(["add", "event", "TicketOpened"]) == 2
+    assert (
+        f"TicketOpened is already a class of the project, in src/{PACKAGE}/domain/ticket.py"
+        in capsys.readouterr().err
+    )
+    assert not (grown.project / "src" / PACKAGE / "domain" / "ticket_opened.py").exists()
+
+
+def test_an_event_not_in_the_past_tense_is_written_with_a_warning(
+    grown: Grown, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(grown.project)
+
+    assert main(["add", "event", "BakePizza"]) == 0
+    assert "warning: BakePizza is not in the past tense" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "warned"),
+    [
+        ("event", "OrderPlaced", False),
+        ("event", "InvoiceSent", False),
+        ("event", "PlaceOrder", True),
+        ("event", "OrderNeed", True),
+        ("command", "PlaceOrder", False),
+        ("command", "OrderPlaced", True),
+        ("command", "PizzaBaked", True),
+        ("query", "GetPlacedOrders", False),
+    ],
+)
+def test_the_tense_of_a_message_s_name_is_checked(kind: str, name: str, warned: bool) -> None:
+    assert (tense_warning(kind, name) is not None) is warned
+
+
+def test_each_message_gets_a_recognisable_placeholder_field(grown: Grown) -> None:
+    package = grown.project / "src" / PACKAGE
+    for path in (
+        "application/register_customer.py",
+        "application/get_customer.py",
+        "domain/customer_registered.py",
+    ):
+        assert "todo_replace_me: str = Field(" in (package / path).read_text(), path

@@ -74,5 +74,8 @@ def test_the_relay_runs_until_signalled_and_then_stops_cleanly(
     _, err = process.communicate(timeout=30)
 
     assert process.returncode == 0
-    assert err.splitlines() == ["stopping after the batch in hand...", "stopped"]
+    assert err.splitlines() == [
+        "stopping after the events in hand (the rest are given back)...",
+        "stopped",
+    ]
     assert seeded.stats().pending == 0

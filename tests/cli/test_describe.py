@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -68,6 +69,16 @@ def test_the_pizzeria_flow_names_its_commands_and_their_events(
     assert "Queries:\n  GetCustomerOrders -> GetCustomerOrdersHandler\n" in out
 
 
+def test_inline_projections_are_listed_first_with_the_events_they_apply(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["describe", "--app", PIZZERIA]) == 0
+
+    out = capsys.readouterr().out
+    assert "  CustomerRegistered\n    -> CustomerProjection (inline)\n" in out
+    assert "  OrderCancelled\n    -> OrderSummaries (inline)\n    -> FreeSlotOnCancel\n" in out
+
+
 def test_the_docs_page_of_the_pizzeria_flow_is_up_to_date(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,7 +93,8 @@ def test_the_docs_page_of_the_pizzeria_flow_is_up_to_date(
     )
     page = (ROOT / FLOW_PAGE).read_text()
     assert page.startswith(f"# {FLOW_TITLE}\n")
-    assert "```mermaid\nflowchart LR\n" in page
+    assert '<div class="facta-flow-map">\n<svg xmlns="http://www.w3.org/2000/svg"' in page
+    assert "```mermaid" not in page
     assert f'$ facta describe --app {PIZZERIA} --format markdown --title "{FLOW_TITLE}"' in page
 
 
@@ -116,9 +128,8 @@ def test_check_of_a_missing_page_fails(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        pytest.param(["--check"], "--check compares with a file", id="check-without-output"),
-        pytest.param(["--title", "Flow"], "add --format markdown", id="title-without-markdown"),
-        pytest.param(["--format", "svg"], "invalid choice: 'svg'", id="unknown-format"),
+        pytest.param(["--title", "Flow"], "add --format markdown", id="title-without-a-page"),
+        pytest.param(["--format", "png"], "invalid choice: 'png'", id="unknown-format"),
     ],
 )
 def test_misused_options_are_usage_errors(
@@ -149,3 +160,63 @@ def test_python_dash_m_runs_the_same_command() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("flowchart LR\n")
+
+
+def test_check_fails_on_a_handler_of_an_event_nothing_records(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["describe", "--app", "cli.ghosts:create_app", "--check"]) == 1
+
+    err = capsys.readouterr().err
+    assert "ghost handler: cli.ghosts.Insurer handles ParcelLost" in err
+    assert "Tracker" not in err
+
+
+def test_check_lists_the_recorded_events_nothing_uses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["describe", "--app", "cli.ghosts:create_app", "--check"])
+
+    err = capsys.readouterr().err
+    assert "unused event: ParcelWeighed is recorded, but no handler reacts" in err
+    assert "unused event: ParcelShipped" not in err
+
+
+def test_check_passes_when_every_handled_event_is_recorded(
+    cli_app: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["describe", "--app", cli_app, "--check"]) == 0
+    assert "no ghost handlers (0 unused events)" in capsys.readouterr().err
+
+
+def test_the_pizzeria_has_no_ghost_handlers(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["describe", "--app", PIZZERIA, "--check"])
+
+    assert code == 0, capsys.readouterr().err
+
+
+def test_the_svg_is_a_picture_of_the_commands_and_events(
+    cli_app: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = tmp_path / "flow.svg"
+
+    assert main(["describe", "--app", cli_app, "--format", "svg", "--output", str(picture)]) == 0
+
+    root = ElementTree.parse(picture).getroot()
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert {"Ship", "ParcelShipped"} <= set(texts)
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 2  # arrows
+
+
+def test_the_html_page_holds_the_picture_and_the_text(
+    cli_app: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["describe", "--app", cli_app, "--format", "html", "--title", "Parcels"]
+    assert main(argv) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("<!DOCTYPE html>")
+    assert "<h1>Parcels</h1>" in out
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in out
+    assert "Ship -&gt; ShipHandler" in out

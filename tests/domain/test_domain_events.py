@@ -9,7 +9,7 @@ from uuid import uuid4
 import pydantic
 import pytest
 
-from facta import AggregateRoot, ConfigurationError, DomainEvent
+from facta import AggregateRoot, ConfigurationError, DomainEvent, Timestamp
 from facta.domain import METADATA_FIELDS
 
 
@@ -225,3 +225,41 @@ def test_an_unknown_field_is_refused() -> None:
 def test_a_negative_aggregate_version_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError):
         ParcelShipped(parcel_id="p-1", weight_grams=1, aggregate_version=-1)
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        pytest.param(
+            datetime(2025, 6, 1, 19, 30, tzinfo=UTC), "2025-06-01T19:30:00.000Z", id="whole"
+        ),
+        pytest.param(
+            datetime(2025, 6, 1, 19, 30, 5, 123456, tzinfo=UTC),
+            "2025-06-01T19:30:05.123Z",
+            id="micro",
+        ),
+        pytest.param(
+            datetime(2025, 6, 1, 21, 30, tzinfo=timezone(timedelta(hours=2))),
+            "2025-06-01T19:30:00.000Z",
+            id="offset",
+        ),
+    ],
+)
+def test_an_events_time_is_written_in_utc_to_the_millisecond_fixed_width(
+    moment: datetime, text: str
+) -> None:
+    event = ParcelShipped(parcel_id="p-1", weight_grams=1, occurred_at=moment)
+
+    written = event.model_dump(mode="json")["occurred_at"]
+
+    assert written == text
+    assert ParcelShipped.model_validate_json(event.model_dump_json()) == event
+
+
+def test_a_timestamp_field_is_written_to_the_millisecond() -> None:
+    class Delivered(DomainEvent):
+        at: Timestamp
+
+    event = Delivered(at=datetime(2025, 6, 1, 19, 30, tzinfo=UTC))
+
+    assert event.payload() == {"at": "2025-06-01T19:30:00.000Z"}

@@ -184,3 +184,15 @@ def test_the_state_schema_changes_with_the_fields_and_the_snapshot_version() -> 
     schemas = {Ledger.state_schema(), Wider.state_schema(), Bumped.state_schema()}
 
     assert len(schemas) == 3
+
+
+def test_given_when_then_works_on_an_event_sourced_aggregate() -> None:
+    from facta.testing import given
+
+    outcome = given(lambda: Ledger.open("l-1", "ann"), lambda ledger: ledger.post(5)).when(
+        lambda ledger: ledger.post(7)
+    )
+
+    outcome.then(EntryPosted(amount=7, memo="")).then_state(
+        lambda ledger: (ledger.balance, ledger.version) == (12, 2)
+    )

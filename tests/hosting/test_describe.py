@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from facta import ApplicationBuilder
+from facta import Application, ApplicationBuilder
 from facta.hosting.describe import describe
-from support.bank import HANDLERS
+from support.bank import HANDLERS, Journal
 from support.shop import LOYALTY, SHOP
 
 
+def bank(*more: type[object]) -> Application:
+    """The bank (with ``more`` handlers), its journal bound as its handlers need."""
+    return (
+        ApplicationBuilder()
+        .add_handler(*HANDLERS, *more)
+        .add_module(lambda binder: binder.bind(Journal, to=Journal()))
+        .build()
+    )
+
+
 def test_each_command_is_listed_with_its_handler_and_the_events_it_may_record() -> None:
-    flow = describe(ApplicationBuilder().add_handler(*HANDLERS).build())
+    flow = describe(bank())
 
     by_command = {f.handles: f for f in flow.commands}
     assert by_command["Transfer"].name == "support.bank.TransferHandler"
@@ -18,7 +28,7 @@ def test_each_command_is_listed_with_its_handler_and_the_events_it_may_record() 
 
 
 def test_each_event_is_listed_with_the_handlers_that_react_to_it() -> None:
-    flow = describe(ApplicationBuilder().add_handler(*HANDLERS).build())
+    flow = describe(bank())
 
     deposited = [handler.name for handler in flow.events["MoneyDeposited"]]
     assert deposited == ["support.bank.DepositNotifier", "support.bank.AuditTrail"]
@@ -41,7 +51,7 @@ def test_contracts_and_integration_handlers_are_listed_with_type_and_version() -
 
 
 def test_the_flow_prints_as_text_and_as_a_mermaid_flowchart() -> None:
-    flow = describe(ApplicationBuilder().add_handler(*HANDLERS, *SHOP).build())
+    flow = describe(bank(*SHOP))
 
     text = flow.as_text()
     assert "  Transfer -> TransferHandler\n      records MoneyDeposited" in text

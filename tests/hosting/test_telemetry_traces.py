@@ -7,6 +7,7 @@ Each test records into an SDK of its own (``support.telemetry.Recorder``), in me
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
@@ -216,3 +217,62 @@ async def test_without_an_sdk_the_instrumentation_records_nothing(
 
     assert not telemetry.active()
     assert "traceparent" not in publisher.published[0].get_attributes()
+
+
+@pytest.mark.parametrize("binding", ["amqp", "http"])
+async def test_the_producer_context_travels_as_the_ce_traceparent_header_in_binary_mode(
+    recorder: Recorder, publisher: InMemoryPublisher, binding: str
+) -> None:
+    await place(shop(recorder, publisher))
+    event = publisher.published[0]
+
+    if binding == "amqp":
+        from facta.integration.amqp import to_message
+
+        headers = dict(to_message(event, "binary").headers)
+    else:
+        from facta.integration.cloudevents import to_binary_http
+
+        headers = dict(to_binary_http(event)[0])
+
+    carried = span_context_of(headers["ce-traceparent"])
+    producer = recorder.span("publish com.example.shop.order.placed.v1")
+    assert carried is not None and carried.span_id == span_id(producer)
+
+
+async def test_a_relay_in_another_process_links_its_delivery_to_the_committing_trace(
+    tmp_path: Path, publisher: InMemoryPublisher
+) -> None:
+    from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_engine, create_schema
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = create_engine(url)
+    await create_schema(engine)
+    await engine.dispose()
+    web, worker = Recorder("web"), Recorder("worker")
+
+    def process(recorder: Recorder) -> Application:
+        return (
+            ApplicationBuilder()
+            .add_handler(*SHOP)
+            .use_persistence(SqlAlchemyPersistence(url))
+            .publish_cloudevents(publisher)
+            .delivery(FAST)
+            .instrument(recorder.instrumentation())
+            .build()
+        )
+
+    committing, relaying = process(web), process(worker)
+    async with committing, relaying:
+        publisher.fail_next()
+        await place(committing)
+        assert await relaying.get(OutboxRelay).drain() == 1
+
+    handler = web.span("PlaceOrderHandler handle PlaceOrder")
+    (commit,) = [
+        span for span in web.spans if parent_of(span) == span_id(handler) and span.name == "commit"
+    ]
+    delivery = worker.span("deliver OrderPlaced")
+    assert [link.context.span_id for link in delivery.links] == [span_id(commit)]
+    assert trace_id(delivery) == trace_id(commit)
+    assert worker.span("publish com.example.shop.order.placed.v1").parent is not None

@@ -84,10 +84,17 @@ async def test_routes_get_the_mediator_and_commands_run(client: httpx.AsyncClien
             "/transfers",
             {"source": "ann", "target": "ann", "amount": 99},
             409,
-            "Conflict",
+            "Refused by a business rule",
             id="refused",
         ),
-        pytest.param("post", "/accounts/ann", {"owner": "again"}, 409, "Conflict", id="exists"),
+        pytest.param(
+            "post",
+            "/accounts/ann",
+            {"owner": "again"},
+            409,
+            "Conflict with a concurrent change",
+            id="exists",
+        ),
         pytest.param(
             "post", "/accounts/ann/deposits", {"amount": "lots"}, 422, "Invalid input", id="invalid"
         ),
@@ -114,10 +121,15 @@ async def test_errors_are_answered_as_problem_json(
         assert problem["errors"][0]["location"][-1] == "amount"
 
 
-async def test_a_refused_domain_operation_names_its_error(client: httpx.AsyncClient) -> None:
+async def test_a_refused_domain_operation_is_named_by_its_code_never_its_class(
+    client: httpx.AsyncClient,
+) -> None:
     await client.post("/accounts/ann", params={"owner": "ann"})
     answer = await client.post("/transfers", params={"source": "ann", "target": "ann", "amount": 9})
-    assert answer.json()["error"] == InsufficientFunds.__name__
+    problem = answer.json()
+    assert (problem["type"], problem["code"]) == ("urn:facta:problem:domain-rule", "domain-rule")
+    assert (problem["title"], problem["status"]) == ("Refused by a business rule", 409)
+    assert InsufficientFunds.__name__ not in answer.text
 
 
 async def test_an_unexpected_error_is_a_500_without_its_text(client: httpx.AsyncClient) -> None:

@@ -63,6 +63,7 @@ async def test_a_request_without_a_traceparent_starts_a_trace_named_by_its_route
     assert server.attributes is not None
     assert server.attributes["http.route"] == "/orders/{order_id}"
     assert server.attributes["http.response.status_code"] == 201
+    assert server.attributes["server.address"] == "test"
     assert parent_of(recorder.span("send PlaceOrder")) == span_id(server)
 
 

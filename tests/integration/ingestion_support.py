@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,26 @@ PROBLEM = "application/problem+json"
 
 Message = tuple[str | None, dict[str, Any], bytes]
 """An AMQP message as the consumer sees it: content type, headers, body."""
+
+
+@asynccontextmanager
+async def loyalty_on_sqlite(folder: Path) -> AsyncIterator[Application]:
+    """The loyalty side of the shop on a new SQLite file in ``folder``."""
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_schema
+
+    app = (
+        ApplicationBuilder()
+        .add_handler(*LOYALTY)
+        .use_persistence(SqlAlchemyPersistence(f"sqlite:///{folder / 'loyalty.db'}"))
+        .build()
+    )
+    await create_schema(app.get(AsyncEngine))
+    try:
+        yield app
+    finally:
+        await app.get(AsyncEngine).dispose()
 
 
 def loyalty_in_memory() -> Application:

@@ -12,18 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import Backend
-from facta import Application, ApplicationBuilder
+from facta import Application
 from facta.integration.amqp import AmqpConsumer
 from facta.integration.cloudevents import to_structured
-from facta.persistence.sqlalchemy import SqlAlchemyPersistence, create_schema
 from integration.amqp_support import Broker, order_placed, wait_until
 from integration.http_support import document, points, running
+from integration.ingestion_support import loyalty_on_sqlite
 from integration.test_amqp_consumer import FAST, consuming
 from integration.test_amqp_consumer import points as points_of
-from support.shop import LOYALTY, OrderPlacedV2
+from support.shop import OrderPlacedV2
 
 COPIES = 10
 ROUNDS = 20
@@ -67,16 +66,8 @@ async def broker() -> AsyncIterator[Broker]:
 
 @pytest.fixture
 async def loyalty(tmp_path: Path) -> AsyncIterator[Application]:
-    """The loyalty side of the shop on SQLite."""
-    app = (
-        ApplicationBuilder()
-        .add_handler(*LOYALTY)
-        .use_persistence(SqlAlchemyPersistence(f"sqlite:///{tmp_path / 'loyalty.db'}"))
-        .build()
-    )
-    await create_schema(app.get(AsyncEngine))
-    yield app
-    await app.get(AsyncEngine).dispose()
+    async with loyalty_on_sqlite(tmp_path) as app:
+        yield app
 
 
 async def test_copies_delivered_at_once_over_amqp_are_each_acked_with_one_effect(

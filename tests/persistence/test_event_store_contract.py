@@ -92,7 +92,9 @@ async def test_its_events_reach_the_outbox_and_the_handlers_like_any_aggregates(
 
     seen = journal.of("postings")
     assert [(type(e), e.amount, e.aggregate_version) for e in seen] == [(EntryPosted, 10, 2)]
-    assert (await app.get(EventStore).read_stream(Ledger, "l-1"))[1].event_id == seen[0].event_id
+    stored = (await app.get(EventStore).read_stream(Ledger, "l-1"))[1]
+    assert stored == seen[0]  # the very event, its correlation and causation ids included
+    assert stored.correlation_id is not None
 
 
 async def test_a_stream_reads_in_order_from_a_version_up_to_a_version(app: Application) -> None:
@@ -279,6 +281,10 @@ async def test_a_snapshot_is_stored_every_n_events_and_loading_replays_only_what
     assert latest is not None and latest.version == 10
     assert applied == [11, 12]
     assert (loaded.balance, loaded.entries, loaded.version) == (sum(range(1, 12)), 11, 12)
+    applied.clear()
+    then = await store.load(SnapshottedLedger, "s", version=7)  # from the snapshot at 5
+    assert then is not None and (then.balance, then.version) == (sum(range(1, 7)), 7)
+    assert applied == [6, 7]
 
 
 async def test_a_snapshot_of_an_older_shape_of_the_state_is_ignored_not_misread(
@@ -357,3 +363,40 @@ async def test_an_event_of_a_newer_release_is_refused_not_misread(
 
     with pytest.raises(PersistenceError, match="written by a newer release"):
         await load(app, "new")
+
+
+async def test_positions_follow_commit_order_so_a_reader_polling_during_appends_misses_nothing(
+    app: Application,
+) -> None:
+    writers, commits = 10, 4
+    for number in range(writers):
+        await open_ledger(app, f"w-{number}")
+    store = app.get(EventStore)
+    start = await store.last_position()
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def write(number: int) -> None:
+        for _ in range(commits):
+            await post(app, 1, f"w-{number}")
+            await asyncio.sleep(0)
+
+    async def poll() -> None:
+        after = start
+        while True:
+            finished = done.is_set()
+            batch = await store.read_all(after=after, limit=7)
+            seen.extend(recorded.position for recorded in batch)
+            after = batch[-1].position if batch else after
+            if finished and not batch:
+                return
+            await asyncio.sleep(0)
+
+    reader = asyncio.ensure_future(poll())
+    await asyncio.gather(*(write(number) for number in range(writers)))
+    done.set()
+    await reader
+
+    assert len(seen) == writers * commits  # a position that committed late would be skipped
+    assert seen == sorted(seen)
+    assert await store.last_position() == seen[-1]

@@ -12,7 +12,7 @@ from bson.decimal128 import Decimal128
 from conftest import Backend, bank_builder
 from facta import Application, PersistenceError, UnitOfWork
 from facta.application.views import OneOf, Range, View, ViewQuery
-from facta.persistence.mongo import MongoStore
+from facta.persistence.mongo import MongoStore, MongoUnitOfWork
 from facta.persistence.mongo.views import view_filter
 
 
@@ -74,3 +74,23 @@ async def test_a_view_document_keeps_its_id_version_and_typed_fields(app: Applic
     assert document is not None
     assert (document["_version"], document["label"], str(document["weight"])) == (1, "text", "0")
     assert "id" not in document
+
+
+class Note(View):
+    view_name = "contract_note"
+    indexes = ("text",)
+
+    text: str
+
+
+async def test_views_commit_in_the_session_a_unit_of_work_handed_out(mongo: Backend) -> None:
+    app = bank_builder(mongo).build()
+    async with app.operation():
+        uow = app.get(UnitOfWork)
+        assert isinstance(uow, MongoUnitOfWork)
+        await uow.session()  # its transaction starts before the view collection exists
+        uow.views(Note).put(Note(id="n", text="hello"))
+        await uow.commit()
+
+    async with app.operation():
+        assert await app.get(UnitOfWork).views(Note).get("n") == Note(id="n", text="hello")

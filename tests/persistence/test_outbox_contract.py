@@ -4,6 +4,7 @@ handler that succeeded is not run again for the same event."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from datetime import timedelta
@@ -372,3 +373,58 @@ async def test_claiming_an_unreadable_event_dead_letters_it_visibly(
     )
     assert "RenamedSinceDeposited" in dead.last_error
     assert (await app.outbox.stats()).pending == 1
+
+
+class Gate:
+    """Holds the first delivery until the test opens it."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.open = asyncio.Event()
+
+
+class Held(DomainEventHandler[MoneyDeposited]):
+    def __init__(self, gate: Gate, effects: Effects) -> None:
+        self.gate = gate
+        self.effects = effects
+
+    async def handle(self, event: MoneyDeposited) -> None:
+        self.gate.entered.set()
+        await self.gate.open.wait()
+        self.effects.run("held", event)
+
+
+async def test_a_stopping_relay_finishes_the_event_in_hand_and_gives_the_rest_back(
+    backend: Backend, effects: Effects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate()
+    app = (
+        ApplicationBuilder()
+        .add_handler(OpenAccountHandler, DepositHandler, Held)
+        .add_module(lambda binder: binder.bind(Effects, to=effects))
+        .add_module(lambda binder: binder.bind(Gate, to=gate))
+        .use_persistence(backend.persistence())
+        .delivery(IMMEDIATE)
+        .add_service(OutboxRelay)
+        .build()
+    )
+    await app.mediator.send(OpenAccount(account_id="ann", owner="ann"))
+
+    async def die(self: EventFlow, entries: list[OutboxEntry]) -> None:
+        return None
+
+    monkeypatch.setattr(EventFlow, "dispatch", die)
+    for _ in range(5):
+        await deposit(app)
+    monkeypatch.undo()
+
+    await app.start()
+    await asyncio.wait_for(gate.entered.wait(), timeout=10)
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0)
+    gate.open.set()
+    await asyncio.wait_for(stopping, timeout=10)
+
+    assert sum(effects.runs.values()) == 1
+    assert (await app.outbox.stats()).pending == 4
+    assert len(await app.outbox.claim(10, timedelta(seconds=30))) == 4  # no lease to wait for

@@ -13,12 +13,12 @@ import pytest
 
 from conftest import Backend, bank_builder
 from facta import Application, PermanentFailure, UnitOfWork, utc_now
+from facta.application.ports.projection_store import ProjectionState, ProjectionStore
+from facta.application.ports.unit_of_work import Commit
 from facta.application.views import View
 from facta.domain import DomainEvent
 from facta.errors import HandlerFailure
 from facta.persistence import Outbox, OutboxEntry, Receipt, RetryPolicy
-from facta.persistence.projection_store import ProjectionState, ProjectionStore
-from facta.persistence.unit_of_work import Commit
 from support.bank import AccountOpened, MoneyDeposited, MoneyWithdrawn
 
 HANDLER = "tests.Balances"

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import Backend
 from facta import Application, ApplicationBuilder, DomainEventHandler, PersistenceError, UnitOfWork
+from facta.application.receipts import DeferredReceipts
 from facta.integration import OutboxRelay
 from facta.persistence import (
     DeliverySettings,
@@ -24,7 +25,6 @@ from facta.persistence import (
     Receipt,
     RetryPolicy,
 )
-from facta.persistence.receipts import DeferredReceipts
 from support.bank import (
     Account,
     Deposit,

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from conftest import Backend, bank_builder
 from facta import Application, ConfigurationError, UnitOfWork
+from facta.application.ports.projection_store import ProjectionStore
 from facta.application.views import View
 from facta.persistence.sqlalchemy import ddl
 
@@ -77,3 +78,32 @@ async def test_applications_creating_one_view_table_at_once_all_get_it(sql: Back
             return await app.get(UnitOfWork).views(After).count()
 
     assert await asyncio.gather(*(first_use(app) for app in apps)) == [0, 0, 0, 0]
+
+
+class AfterCopy(After):
+    view_name = "contract_changing_rebuild"
+
+
+async def test_a_swapped_in_table_carries_the_live_tables_index_and_key_names(
+    sql: Backend,
+) -> None:
+    app = bank_builder(sql).build()
+    async with app.operation():
+        uow = app.get(UnitOfWork)
+        uow.views(AfterCopy).put(AfterCopy(id="a", status="new", total=3))
+        await uow.commit()
+
+    await app.get(ProjectionStore).swap_views(After, AfterCopy)  # type: ignore[type-abstract]
+
+    assert sql.engine is not None
+    async with sql.engine.connect() as connection:
+        tables, indexes, key = await connection.run_sync(
+            lambda sync: (
+                set(inspect(sync).get_table_names()),
+                {i["name"] for i in inspect(sync).get_indexes("facta_view_contract_changing")},
+                inspect(sync).get_pk_constraint("facta_view_contract_changing")["name"],
+            )
+        )
+    assert "facta_view_contract_changing_rebuild" not in tables
+    assert indexes == {"facta_view_contract_changing_status", "facta_view_contract_changing_total"}
+    assert key in (None, "facta_view_contract_changing_pk")  # SQLite keeps no key name

@@ -9,14 +9,23 @@ indexes of every kind, with ``None`` first ascending and last descending, ties b
 from __future__ import annotations
 
 import enum
+import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from conftest import Backend, bank_builder
-from facta import AlreadyDelivered, Application, ConcurrencyError, NotFound, UnitOfWork
+from facta import (
+    AlreadyDelivered,
+    Application,
+    ConcurrencyError,
+    InMemoryPersistence,
+    NotFound,
+    UnitOfWork,
+)
 from facta.application.views import OneOf, Range, View
 from facta.errors import InvalidViewQuery
 from facta.persistence import Receipt
@@ -418,3 +427,65 @@ async def test_an_id_that_is_not_a_str_is_refused(items: Application) -> None:
             await store.find({"id": {"$ne": ""}})
         await items.get(UnitOfWork).commit()
     assert await find(items) == ["a", "b", "c", "d"]
+
+
+def random_items(rng: random.Random, count: int) -> list[Item]:
+    def maybe(value: str) -> str | None:
+        return None if rng.random() < 0.3 else value
+
+    return [
+        Item(
+            id=f"i{number:02}",
+            name=rng.choice(["apple", "Apple", "éclair", "zest", "a b", "Zebra", "ä"]),
+            count=rng.randint(-2, 3),
+            ratio=rng.choice([-1.5, 0.0, 0.25, 2.0]),
+            price=Decimal(rng.randint(0, 400)) / 100,
+            active=rng.random() < 0.5,
+            seen_at=T0 + rng.randint(0, 3) * HOUR,
+            day=rng.choice([D0, D1, D2]),
+            ref=rng.choice([U0, U1, U2, U3]),
+            color=rng.choice(list(Color)),
+            note=maybe(rng.choice(["x", "y", "Y"])),
+        )
+        for number in range(count)
+    ]
+
+
+def random_query(rng: random.Random, items: list[Item]) -> dict[str, Any]:
+    fields = list(Item.indexes)
+    where: dict[str, object] = {}
+    for name in rng.sample(fields, rng.randint(0, 2)):
+        values = [getattr(item, name) for item in rng.sample(items, 3)]
+        shape = rng.choice(["eq", "range", "one_of"])
+        if shape == "eq":
+            where[name] = values[0]
+        elif shape == "one_of":
+            where[name] = OneOf(values[:2])
+        else:
+            low, high = sorted((v for v in values if v is not None), key=_key)[:2] or [None, None]
+            where[name] = Range(gte=low, lt=high) if rng.random() < 0.5 else Range(gt=low)
+    keys = rng.sample(fields, rng.randint(0, 2))
+    order_by = [key if rng.random() < 0.5 else f"-{key}" for key in keys]
+    return {"where": where, "order_by": order_by, "offset": rng.randint(0, 3), "limit": 8}
+
+
+def _key(value: object) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+async def test_random_queries_answer_as_the_in_memory_reference(
+    app: Application, backend: Backend
+) -> None:
+    rng = random.Random(20261202)
+    items = random_items(rng, 30)
+    reference = bank_builder(Backend("memory", lambda: InMemoryPersistence())).build()
+    await put(app, *items)
+    await put(reference, *items)
+
+    for _ in range(25):
+        query = random_query(rng, items)
+        expected = await find(reference, **query)
+        assert await find(app, **query) == expected, query
+        async with app.operation():
+            count = await app.get(UnitOfWork).views(Item).count(query["where"])
+        assert count == len(await find(reference, query["where"]))

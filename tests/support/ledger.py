@@ -127,7 +127,7 @@ async def write_old_event(
     recorded_at = recorded_at or utc_now()
     if backend == "memory":
         from facta import InMemoryStore
-        from facta.persistence.event_store import StoredEvent
+        from facta.application.ports.event_store import StoredEvent
 
         app.get(InMemoryStore).streams.import_records(
             [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from facta import (
@@ -197,3 +199,11 @@ async def test_an_outcome_keeps_the_error_instead_of_raising_it(
     assert isinstance(outcome, ApplicationOutcome)
     assert outcome.error is not None
     assert outcome.result is None
+
+
+def test_then_raises_is_typed_as_the_error_it_returns() -> None:
+    from facta.testing.scenario import AggregateOutcome
+
+    for method in (AggregateOutcome.then_raises, ApplicationOutcome.then_raises):
+        hints = typing.get_type_hints(method)
+        assert hints["return"] == hints["error_type"].__args__[0], method

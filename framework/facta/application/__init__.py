@@ -4,6 +4,7 @@ It uses the domain layer and nothing below it; persistence and hosting plug in t
 dependency injection and pipeline behaviors.
 """
 
+from facta.application.conflicts import ConflictRetry
 from facta.application.handlers import (
     CommandHandler,
     DomainEventHandler,
@@ -38,6 +39,7 @@ from facta.application.upcasting import DataUpcaster, EventUpcaster
 __all__ = [
     "Command",
     "CommandHandler",
+    "ConflictRetry",
     "DataUpcaster",
     "DispatchReport",
     "DomainEventHandler",

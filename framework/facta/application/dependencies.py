@@ -1,13 +1,15 @@
 """Constructor injection without decorators: a class's typed ``__init__`` parameters.
 
 The parameters are read once per class; building an instance then costs one container
-look-up per parameter and no introspection.
+look-up per parameter and no introspection. ``check_dependencies`` decides, when the
+application is built, whether each of them can be provided (see ``unbound_dependency``).
 """
 
 from __future__ import annotations
 
+import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import injector
@@ -15,7 +17,7 @@ import injector
 from facta.application.handlers import handler_name
 from facta.errors import ConfigurationError
 
-__all__ = ["Constructor", "FactoryProvider"]
+__all__ = ["Constructor", "FactoryProvider", "check_dependencies", "unbound_dependency"]
 
 T = TypeVar("T")
 
@@ -113,3 +115,79 @@ class FactoryProvider(injector.Provider[T]):
 
     def get(self, injector: injector.Injector) -> T:
         return self._build(injector)
+
+
+def check_dependencies(targets: Iterable[type[Any]], container: injector.Injector) -> None:
+    """Raise ``ConfigurationError`` listing every constructor parameter of ``targets``
+    (handlers, services) that the container cannot provide as the application means it.
+    """
+    problems: list[str] = []
+    for target in targets:
+        for parameter, interface in Constructor.of(target, container).dependencies:
+            problem = unbound_dependency(interface, container.binder)
+            if problem is not None:
+                problems.append(f"{handler_name(target)}, parameter {parameter!r}: {problem}")
+    if problems:
+        raise ConfigurationError(
+            f"{len(problems)} dependenc{'y' if len(problems) == 1 else 'ies'} cannot be "
+            f"provided:\n- " + "\n- ".join(problems)
+        )
+
+
+def unbound_dependency(
+    interface: Any, binder: injector.Binder, seen: frozenset[Any] = frozenset()
+) -> str | None:
+    """Why ``interface`` cannot be provided, with the fix; None when it can.
+
+    A dependency is provided when it is bound (by a module, a back-end or facta), or when
+    it is a concrete class that is either *stateless* (it has no constructor of its own),
+    *assembled from bound services* (its ``__init__`` takes injected parameters only,
+    ``@injector.inject``, each provided by this same rule), or declares its own scope
+    (``@injector.singleton``, ``@operation_scope``). Anything else is refused rather than
+    built anew for each handler: an abstract class or Protocol, a builtin such as
+    ``str``, a class whose constructor injector cannot call, and a class with a
+    constructor that takes nothing from the container and no scope, whose state would
+    silently start afresh in every handler.
+    """
+    if binder.has_explicit_binding_for(interface) or interface in seen:
+        return None
+    origin = typing.get_origin(interface)
+    if origin in (injector.ProviderOf, injector.AssistedBuilder):
+        return None
+    shown = getattr(interface, "__qualname__", repr(interface))
+    if not isinstance(interface, type) or origin is not None:
+        return f"{shown} is not a class facta can build: bind it in a module"
+    if interface.__module__ == "builtins":
+        return f"{shown} is a builtin type: bind a value for it, or ask for a class of yours"
+    if inspect.isabstract(interface) or getattr(interface, "_is_protocol", False):
+        return (
+            f"{shown} is abstract and nothing is bound to it: bind an implementation, "
+            f"`binder.bind({shown}, to=Implementation)`"
+        )
+    injected = injector.get_bindings(interface.__init__)  # type: ignore[misc]
+    required = [
+        name
+        for name, parameter in inspect.signature(interface).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        and name not in injected
+    ]
+    if required:
+        return (
+            f"{shown} is not bound and injector cannot call its constructor (it needs "
+            f"{', '.join(required)}): bind it, or decorate its __init__ with @injector.inject"
+        )
+    stateless = interface.__init__ is object.__init__  # type: ignore[misc]
+    if not injected and not stateless and getattr(interface, "__scope__", None) is None:
+        return (
+            f"{shown} is not bound and its constructor takes nothing from the container, so "
+            f"a new one would be built for every handler and its state never shared: bind it, "
+            f"`binder.bind({shown}, scope=injector.singleton)` for one per application "
+            f"(or scope=operation_scope for one per operation, or no scope for a new one "
+            f"each time), or decorate the class with @injector.singleton or @operation_scope"
+        )
+    for name, dependency in injected.items():
+        problem = unbound_dependency(dependency, binder, seen | {interface})
+        if problem is not None:
+            return f"{shown} cannot be built: its parameter {name!r}: {problem}"
+    return None

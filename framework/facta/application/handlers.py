@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import types
+import typing
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
@@ -17,9 +21,11 @@ __all__ = [
     "CommandHandler",
     "DomainEventHandler",
     "QueryHandler",
+    "check_handler",
     "declared_types",
     "handled_message_type",
     "handler_name",
+    "is_misspelled_handler",
 ]
 
 C = TypeVar("C", bound=Command[Any])
@@ -148,3 +154,81 @@ def _declared_arguments(
             if found is not None:
                 return found
     return None
+
+
+def check_handler(handler_type: type[object]) -> None:
+    """Raise ``ConfigurationError`` when a handler class cannot handle what it declares.
+
+    Checked once, when the application is built, so that a mistake is reported before the
+    first message instead of at it: ``handle`` missing (abstract, or misspelled), not
+    ``async``, or taking a message type that disagrees with the declared one.
+    """
+    name = handler_name(handler_type)
+    declared = declared_types(handler_type)[0]
+    if inspect.isabstract(handler_type):
+        missing = ", ".join(sorted(getattr(handler_type, "__abstractmethods__", ())))
+        raise ConfigurationError(
+            f"{name} does not implement {missing}{_near_miss(handler_type)}: define "
+            f"`async def handle(self, message: {declared.__qualname__}) -> ...` on it"
+        )
+    handle = getattr(handler_type, "handle", None)
+    if not inspect.iscoroutinefunction(handle):
+        raise ConfigurationError(
+            f"{name}.handle is not a coroutine function: declare it with `async def handle`"
+        )
+    parameters = list(inspect.signature(handle).parameters.values())[1:]
+    if not parameters:
+        raise ConfigurationError(
+            f"{name}.handle takes no message: declare it as "
+            f"`async def handle(self, message: {declared.__qualname__})`"
+        )
+    try:
+        annotation = typing.get_type_hints(handle).get(parameters[0].name)
+    except Exception:  # a name only the type checker resolves: nothing to compare
+        return
+    if annotation is None or _accepts(annotation, declared):
+        return
+    shown = getattr(annotation, "__qualname__", repr(annotation))
+    raise ConfigurationError(
+        f"{name} is declared for {declared.__qualname__} but its handle() takes {shown}: "
+        f"make them agree, e.g. `async def handle(self, {parameters[0].name}: "
+        f"{declared.__qualname__})`, or declare the class for {shown}"
+    )
+
+
+def is_misspelled_handler(klass: type[object]) -> bool:
+    """Whether an abstract class found by a scan is a handler whose ``handle`` is missing,
+    rather than a shared base: it names concrete message types, ``handle`` is all it
+    lacks, and nothing subclasses it."""
+    if not inspect.isabstract(klass) or klass.__subclasses__():
+        return False
+    if set(getattr(klass, "__abstractmethods__", ())) != {"handle"}:
+        return False
+    try:
+        declared_types(klass)
+    except ConfigurationError:
+        return False
+    return True
+
+
+def _accepts(annotation: object, declared: type[object]) -> bool:
+    """Whether a ``handle`` parameter annotated ``annotation`` accepts ``declared``."""
+    if annotation is Any or annotation is object or isinstance(annotation, TypeVar):
+        return True
+    if isinstance(annotation, types.UnionType) or get_origin(annotation) is typing.Union:
+        return any(_accepts(member, declared) for member in get_args(annotation))
+    concrete = _concrete(annotation)
+    return concrete is not None and issubclass(declared, concrete)
+
+
+def _near_miss(handler_type: type[object]) -> str:
+    """A hint naming a method of the class that looks like a misspelled ``handle``."""
+    own = [
+        member
+        for member, value in vars(handler_type).items()
+        if callable(value) and not member.startswith("__")
+    ]
+    close = difflib.get_close_matches("handle", own, n=1, cutoff=0.6)
+    if close:
+        return f" (it defines {close[0]}(): rename it to handle)"
+    return ""

@@ -57,6 +57,10 @@ class Instrumentation:
         """The behavior to run outermost in the pipeline of ``kind``, if any."""
         return None
 
+    def projecting(self, projection: str, event: DomainEvent) -> AbstractContextManager[object]:
+        """Wraps an inline projection applying ``event`` inside a unit of work's commit."""
+        return _NOTHING
+
     def dispatching(self, event: DomainEvent) -> AbstractContextManager[object]:
         """Wraps the run of every handler of ``event`` (one dispatch)."""
         return _NOTHING

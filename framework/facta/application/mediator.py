@@ -8,13 +8,14 @@ is worked out on first use and cached, so the per-message path does no introspec
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 import injector
 
+from facta.application.conflicts import ConflictRetry
 from facta.application.dependencies import Constructor
 from facta.application.instrumentation import Instrumentation
 from facta.application.integration import Envelope, IntegrationEvent, IntegrationEventHandler
@@ -66,14 +67,18 @@ class Mediator:
         scope: OperationScope,
         pipelines: Pipelines,
         instrumentation: Instrumentation | None = None,
+        conflict_retry: Callable[[type[Any]], ConflictRetry | None] | None = None,
     ) -> None:
         self._container = container
         self._instrumentation = instrumentation
         self._registry = registry
         self._scope = scope
         self._pipelines = pipelines
+        self._conflict_retry = conflict_retry or _class_policy
         self._factories: dict[type[Any], Constructor[Any]] = {}
-        self._request_factories: dict[tuple[type[Any], MessageKind], Constructor[Any]] = {}
+        self._request_factories: dict[
+            tuple[type[Any], MessageKind], tuple[Constructor[Any], ConflictRetry | None]
+        ] = {}
         self._generation = registry.generation
 
     @property
@@ -216,8 +221,8 @@ class Mediator:
         if self._generation != self._registry.generation:
             self._request_factories.clear()
             self._generation = self._registry.generation
-        factory = self._request_factories.get((message_type, kind))
-        if factory is None:  # first of its type and kind: check it once, then cache
+        known = self._request_factories.get((message_type, kind))
+        if known is None:  # first of its type and kind: check it once, then cache
             expected = Command if kind is MessageKind.COMMAND else Query
             if not isinstance(message, expected):
                 raise ConfigurationError(
@@ -225,9 +230,26 @@ class Mediator:
                     f"{'query' if expected is Command else 'send'}() for it"
                 )
             factory = self._factory(self._registry.request_handler(message_type))
-            self._request_factories[(message_type, kind)] = factory
-        parent = self._scope.context
+            policy = self._conflict_retry(message_type) if kind is MessageKind.COMMAND else None
+            known = self._request_factories[(message_type, kind)] = (factory, policy)
+        factory, policy = known
         message_id = uuid4()
+        if policy is None:
+            return await self._attempt(message, kind, factory, message_id)
+        return await policy.run(
+            lambda: self._attempt(message, kind, factory, message_id), message_type.__name__
+        )
+
+    async def _attempt(
+        self,
+        message: Command[Any] | Query[Any],
+        kind: MessageKind,
+        factory: Constructor[Any],
+        message_id: UUID,
+    ) -> Any:
+        """Handle ``message`` once, in an operation of its own."""
+        message_type = type(message)
+        parent = self._scope.context
         context = OperationContext(
             message=message,
             message_id=message_id,
@@ -254,6 +276,11 @@ class Mediator:
         if factory is None:
             factory = self._factories[handler_type] = Constructor.of(handler_type, self._container)
         return factory
+
+
+def _class_policy(message_type: type[Any]) -> ConflictRetry | None:
+    policy: ConflictRetry | None = getattr(message_type, "retry_on_conflict", None)
+    return policy
 
 
 def _uuid(value: str | None) -> UUID | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from facta.application.conflicts import ConflictRetry
 from facta.errors import FieldError, MessageValidationError
 
 __all__ = ["Command", "Message", "Query", "field_errors", "parse_message"]
@@ -26,7 +27,12 @@ class Command(Message, Generic[R]):
     Name it in the imperative (``ConfirmOrder``) and declare its inputs as typed fields;
     it is validated when it is built, e.g. ``class ConfirmOrder(Command[None])`` with an
     ``order_id: str`` field. Exactly one ``CommandHandler`` handles it.
+
+    Set ``retry_on_conflict`` to a ``ConflictRetry`` to have a run that lost a race
+    (``ConcurrencyError``) run again, whole, in a fresh unit of work.
     """
+
+    retry_on_conflict: ClassVar[ConflictRetry | None] = None
 
 
 class Query(Message, Generic[R]):

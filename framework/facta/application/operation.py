@@ -33,8 +33,9 @@ class OperationContext(NamedTuple):
     started it); ``causation_id`` is the id of the message that caused this one;
     ``chain`` names the messages from the first to this one, for diagnostics;
     ``handler`` names the handler class the operation runs (empty for a manual operation);
-    ``durable`` is true when the event came from the outbox, so the handler's success is
-    recorded with its writes.
+    ``durable`` is true when the event came from the outbox, or is an integration event
+    from another service, so the handler's success (its receipt, keyed by
+    ``message_id``) is recorded with its writes.
     """
 
     message: object

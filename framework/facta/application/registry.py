@@ -17,9 +17,11 @@ from facta.application.handlers import (
     CommandHandler,
     DomainEventHandler,
     QueryHandler,
+    check_handler,
     declared_types,
     handled_message_type,
     handler_name,
+    is_misspelled_handler,
 )
 from facta.application.integration import (
     EventContract,
@@ -28,6 +30,7 @@ from facta.application.integration import (
     Upcaster,
     type_version,
 )
+from facta.application.messages import Command, Query
 from facta.application.projections import Lifecycle, Projection, ProjectionInfo, projection_info
 from facta.application.upcasting import EventUpcaster
 from facta.application.views import View
@@ -65,6 +68,7 @@ class HandlerRegistry:
         self._contracts: dict[type[DomainEvent], list[ContractType]] = {}
         self._resolved_contracts: dict[type[DomainEvent], tuple[ContractType, ...]] = {}
         self._upcasters: dict[str, type[Upcaster]] = {}
+        self._scanned_requests: list[type[object]] = []
         self._projections: dict[str, ProjectionInfo] = {}
         self._view_owners: dict[type[View], str] = {}
         self._inline: dict[type[DomainEvent], list[type[Projection]]] = {}
@@ -90,9 +94,12 @@ class HandlerRegistry:
             self._add_contract(handler_type)
             return
         if issubclass(handler_type, IntegrationEventHandler):
+            check_handler(handler_type)
             self._add_integration_handler(handler_type)
             return
         message_type = handled_message_type(handler_type)
+        if issubclass(handler_type, DomainEventHandler | CommandHandler | QueryHandler):
+            check_handler(handler_type)
         if issubclass(handler_type, DomainEventHandler):
             handlers: list[Any] = self._event_handlers.setdefault(message_type, [])
             self._resolved.clear()
@@ -321,14 +328,46 @@ class HandlerRegistry:
                         self.add_event_type(member)
                     elif issubclass(member, EventSourcedAggregate):
                         self.add(member)
-                    elif issubclass(member, _DISCOVERED) and not inspect.isabstract(member):
-                        self.add(member)
+                    elif issubclass(member, Command | Query):
+                        if member not in self._scanned_requests:
+                            self._scanned_requests.append(member)
+                    elif issubclass(member, _DISCOVERED) and (
+                        not inspect.isabstract(member) or is_misspelled_handler(member)
+                    ):
+                        self.add(member)  # a misspelled handler is reported, not skipped
 
     def validate(self) -> None:
         """Raise ``DuplicateHandler`` if any command or query has more than one handler."""
         for message_type, handlers in self._requests.items():
             if len(handlers) > 1:
                 raise DuplicateHandler(message_type, handlers)
+
+    @property
+    def handler_types(self) -> tuple[type[object], ...]:
+        """Every handler class the mediator and the ingestor build, each once."""
+        groups: list[list[Any]] = [
+            *self._requests.values(),
+            *self._event_handlers.values(),
+            *self._integration_handlers.values(),
+        ]
+        found: list[type[object]] = []
+        for handlers in groups:
+            found.extend(handler for handler in handlers if handler not in found)
+        return tuple(found)
+
+    @property
+    def unhandled_requests(self) -> tuple[type[object], ...]:
+        """The commands and queries a scan found that no handler handles (their shared
+        base classes left out), in the order found."""
+        return tuple(
+            request
+            for request in self._scanned_requests
+            if request not in self._requests
+            and not any(
+                other is not request and issubclass(other, request)
+                for other in self._scanned_requests
+            )
+        )
 
     def request_handler(self, message_type: type[object]) -> AnyHandler:
         """The one handler of a command or query type."""

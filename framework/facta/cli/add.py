@@ -4,7 +4,11 @@ Each kind writes new files only, in the layer it belongs to, with a test beside 
 example's: an aggregate (``domain/``), a command or a query with its handler
 (``application/``), a domain event (``domain/``) with a handler of it (``application/``).
 What it writes passes ``ruff`` and ``mypy --strict`` as it is, and its test passes; the
-TODO is in the docstrings. It never overwrites a file.
+TODO is in the docstrings, and each message has one placeholder field,
+``todo_replace_me``, to replace with its own. It never overwrites a file, refuses a name
+that is already a class of the project (two messages of one name would be confused), and
+warns when an event's name is not in the past tense (``CustomerRegistered``) or a
+command's is (``RegisterCustomer``, not ``CustomerRegistered``).
 """
 
 from __future__ import annotations
@@ -18,9 +22,18 @@ from pathlib import Path
 from string import Template
 
 from facta.cli.errors import EXIT_OK, UsageError
-from facta.cli.output import echo
+from facta.cli.output import echo, note
 
-__all__ = ["KINDS", "Addition", "class_name", "module_name", "plan", "register"]
+__all__ = [
+    "KINDS",
+    "Addition",
+    "class_name",
+    "in_past_tense",
+    "module_name",
+    "plan",
+    "register",
+    "tense_warning",
+]
 
 KINDS = ("aggregate", "command", "query", "event")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "add"
@@ -83,6 +96,41 @@ def class_name(name: str) -> str:
     if keyword.iskeyword(name) or name in _TAKEN:
         raise UsageError(f"{name!r} is taken (by Python or by facta): choose another name")
     return name
+
+
+_IRREGULAR_PAST = frozenset(
+    "Begun Bought Brought Built Caught Chosen Done Drawn Driven Eaten Fallen Found Given Gone "
+    "Got Grown Heard Held Hidden Hung Kept Known Laid Led Left Lent Lost Made Met Paid Put "
+    "Quit Read Rebuilt Rewritten Run Sent Set Shown Shut Sold Spent Split Stolen Struck Taken "
+    "Thrown Told Undone Won Written".split()
+)
+_NOT_PAST = frozenset({"Bed", "Breed", "Embed", "Feed", "Need", "Red", "Seed", "Shed", "Speed"})
+
+
+def in_past_tense(name: str) -> bool:
+    """True when the class name ``name`` ends with a verb in the past tense
+    (``OrderPlaced``, ``PizzaBaked``, ``InvoiceSent``): how events are named."""
+    words = re.findall(r"[A-Z][a-z0-9]*|[0-9]+", name)
+    last = words[-1] if words else name
+    if last in _NOT_PAST:
+        return False
+    return last in _IRREGULAR_PAST or (last.endswith("ed") and len(last) > 3)
+
+
+def tense_warning(kind: str, name: str) -> str | None:
+    """What is odd about ``name`` for a ``kind`` (an event not in the past tense, a
+    command in it), or None."""
+    if kind == "event" and not in_past_tense(name):
+        return (
+            f"warning: {name} is not in the past tense; an event says what happened "
+            f"(OrderPlaced, PizzaBaked), so that its handlers read as reactions"
+        )
+    if kind == "command" and in_past_tense(name):
+        return (
+            f"warning: {name} reads as something that happened; a command asks for "
+            f"something, in the imperative (PlaceOrder, not OrderPlaced)"
+        )
+    return None
 
 
 def module_name(name: str) -> str:
@@ -214,11 +262,26 @@ async def _add(args: argparse.Namespace) -> int:
     )
     if missing:
         raise UsageError(f"the project has no {', '.join(missing)} folder: facta add writes there")
+    name = class_name(args.name)
+    _refuse_a_taken_name(name, root, package)
+    if (warning := tense_warning(args.kind, name)) is not None:
+        note(warning)
     for addition in additions:
         addition.path.write_text(addition.text, encoding="utf-8")
         echo(f"created {addition.path.relative_to(root)}")
     echo("./scripts/test checks and tests them")
     return EXIT_OK
+
+
+def _refuse_a_taken_name(name: str, root: Path, package: Path) -> None:
+    """A usage error when a class of the project's package is named ``name`` already."""
+    pattern = re.compile(rf"^class {re.escape(name)}\b", re.M)
+    for path in sorted(package.rglob("*.py")):
+        if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+            raise UsageError(
+                f"{name} is already a class of the project, in {path.relative_to(root)}: "
+                f"two messages of one name would be confused; choose another name"
+            )
 
 
 def _project_root(start: Path) -> Path:

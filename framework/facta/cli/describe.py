@@ -1,10 +1,18 @@
-"""``facta describe``: an application's message flow, as text, Mermaid or a Markdown page.
+"""``facta describe``: an application's message flow, as text, a picture, or a Markdown page.
 
 What happens when a command is sent: its handler, the events it may record, the handlers
 of those events and what they record in turn, the CloudEvents they are published as (see
-``facta.hosting.describe``). ``--format markdown`` writes a documentation page with both
-the diagram and the text; with ``--output FILE --check`` it fails when the page in FILE
-is not what the application gives now, so a committed page cannot drift from the code::
+``facta.hosting.describe``). ``--format svg`` draws it as an SVG picture, and
+``--format html`` as a page with the picture and the text (both open in a browser, with no
+network and no JavaScript); ``--format mermaid`` gives Mermaid's source. ``--format
+markdown`` writes a documentation page with the picture (the SVG, inline) and the text;
+with ``--output FILE --check`` it fails when the page in FILE
+is not what the application gives now, so a committed page cannot drift from the code.
+
+``--check`` also looks for the event-driven style's traps: it exits 1 on a *ghost
+handler* (a handler of an event type that no aggregate of the application records and no
+handler causes, ingested CloudEvents included) and lists the *unused events* (recorded,
+but no handler reacts and no contract publishes them)::
 
     facta describe --app pizzeria.app:create_app --format markdown \\
         --title "Mario's Pizzeria: the message flow" --output docs/reference/pizzeria-flow.md
@@ -15,6 +23,7 @@ is not what the application gives now, so a committed page cannot drift from the
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import sys
 import textwrap
@@ -25,10 +34,11 @@ from facta.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from facta.cli.loading import open_application
 from facta.cli.output import echo, note
 from facta.hosting.describe import Flow, describe
+from facta.hosting.flow_svg import flow_svg
 
-__all__ = ["FORMATS", "main", "markdown_page", "register"]
+__all__ = ["FORMATS", "html_page", "main", "markdown_page", "register"]
 
-FORMATS = ("text", "mermaid", "markdown")
+FORMATS = ("text", "svg", "html", "mermaid", "markdown")
 
 
 def register(
@@ -39,7 +49,7 @@ def register(
     command = commands.add_parser(
         "describe",
         parents=[common],
-        help="print an application's message flow, as text or a Mermaid diagram",
+        help="print an application's message flow, as text or a picture (SVG, HTML)",
         description="Print what happens when each command is sent: its handler, the events "
         "it may record, the handlers of those events and what they record in turn, and the "
         "CloudEvents they are published as. Read from the application's handlers, without "
@@ -49,7 +59,8 @@ def register(
         "--format",
         choices=FORMATS,
         default="text",
-        help="text (the default), a Mermaid flowchart, or a Markdown page with both",
+        help="text (the default); svg, a picture; html, a page with the picture and the text; "
+        "mermaid, Mermaid's source; markdown, a docs page with the picture and the text",
     )
     command.add_argument(
         "--title", metavar="TEXT", help="the heading of the Markdown page (default: the --app)"
@@ -60,7 +71,8 @@ def register(
     command.add_argument(
         "--check",
         action="store_true",
-        help="with --output: write nothing, and fail (exit 1) if FILE differs from the result",
+        help="fail (exit 1) on a handler of an event nothing records, and list the recorded "
+        "events nothing uses; with --output, write nothing and fail if FILE differs",
     )
     command.set_defaults(run=_describe)
 
@@ -77,7 +89,9 @@ def markdown_page(flow: Flow, *, title: str, command: str) -> str:
     )
     legend = textwrap.fill(
         "Commands are boxes, domain events are rounded and CloudEvents are hexagons; an "
-        "arrow's label names the event handler that records the next event.",
+        "arrow's label names the event handler that records the next event, and a dashed "
+        "arrow is a contract publishing an event as a CloudEvent. The picture is an SVG "
+        "drawn by `facta describe --format svg`: it needs no network and no script.",
         width=88,
     )
     return (
@@ -86,9 +100,19 @@ def markdown_page(flow: Flow, *, title: str, command: str) -> str:
         f"{introduction}\n\n"
         f"```console\n$ {command}\n```\n\n"
         f"## The diagram\n\n{legend}\n\n"
-        f"```mermaid\n{flow.as_mermaid()}```\n\n"
+        f'<div class="facta-flow-map">\n{flow_svg(flow)}</div>\n\n'
         f"## The text\n\n"
         f"```text\n{flow.as_text()}```\n"
+    )
+
+
+def html_page(flow: Flow, *, title: str) -> str:
+    """A page a browser opens from a file: the picture of ``flow`` and its text."""
+    heading = html.escape(title)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{heading}</title>\n</head>\n<body>\n<h1>{heading}</h1>\n"
+        f"{flow_svg(flow)}<pre>{html.escape(flow.as_text())}</pre>\n</body>\n</html>\n"
     )
 
 
@@ -103,16 +127,24 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 async def _describe(args: argparse.Namespace) -> int:
-    if args.check and not args.output:
-        raise UsageError("--check compares with a file: give it --output FILE")
-    if args.title and args.format != "markdown":
-        raise UsageError("--title is the heading of a Markdown page: add --format markdown")
+    if args.title and args.format not in ("markdown", "html"):
+        raise UsageError("--title is the heading of a page: add --format markdown (or html)")
     async with open_application(args.app) as app:
         flow = describe(app)
+    if args.check:
+        healthy = _check_handlers(flow)
+        if not args.output:
+            return EXIT_OK if healthy else EXIT_FAILURE
+        if not healthy:
+            return EXIT_FAILURE
     if args.format == "text":
         result = flow.as_text()
     elif args.format == "mermaid":
         result = flow.as_mermaid()
+    elif args.format == "svg":
+        result = flow_svg(flow)
+    elif args.format == "html":
+        result = html_page(flow, title=args.title or f"The message flow of {args.app}")
     else:
         title = args.title or f"The message flow of {args.app}"
         result = markdown_page(flow, title=title, command=_command_line(args))
@@ -132,6 +164,22 @@ async def _describe(args: argparse.Namespace) -> int:
     path.write_text(result, encoding="utf-8")
     note(f"wrote {path}")
     return EXIT_OK
+
+
+def _check_handlers(flow: Flow) -> bool:
+    """Say what ``flow``'s ghost handlers and unused events are; False if there are ghosts."""
+    for event, handler in flow.ghost_handlers:
+        note(
+            f"ghost handler: {handler} handles {event}, which no aggregate of the application "
+            f"records and no handler causes: remove the handler, or record the event again"
+        )
+    for event in flow.unused_events:
+        note(
+            f"unused event: {event} is recorded, but no handler reacts and no contract publishes it"
+        )
+    if not flow.ghost_handlers:
+        note(f"no ghost handlers ({len(flow.unused_events)} unused events)")
+    return not flow.ghost_handlers
 
 
 def main(argv: Sequence[str] | None = None) -> int:

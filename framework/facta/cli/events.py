@@ -13,13 +13,13 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from facta.application.ports.event_store import EventStore, RecordedEvent, decode_event
 from facta.cli.arguments import positive_int
 from facta.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from facta.cli.loading import open_application
 from facta.cli.output import Column, echo, iso_time, note, print_json, table, terminal_width
 from facta.domain import EventSourcedAggregate
 from facta.hosting import Application
-from facta.persistence.event_store import EventStore, RecordedEvent, decode_event
 
 __all__ = ["parse_time", "register"]
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from facta import __version__
 from facta.cli.errors import EXIT_FAILURE, EXIT_OK, Failure, UsageError
+from facta.cli.installation import facta_requirement, facta_source
 from facta.cli.output import echo, note
 from facta.cli.template_repository import EXECUTABLE, TemplateRepository, git, version_of
 
@@ -85,7 +86,9 @@ def register(
     new.add_argument(
         "--facta-version",
         metavar="SPEC",
-        help=f"the facta versions the service accepts (default: {facta_requirement()})",
+        help="the facta the service installs: a version range (>=0.1.0,<0.2) or a direct "
+        "reference (@ file:///path/to/facta); by default, the facta running this command: "
+        "its checkout or wheel when installed from one, else this minor version",
     )
     new.add_argument(
         "--directory", metavar="PATH", help="a new or empty folder to generate it in (./NAME)"
@@ -108,16 +111,6 @@ def register(
     )
     update.add_argument("--traceback", action="store_true", help="on an error, show its traceback")
     update.set_defaults(run=_update)
-
-
-def facta_requirement(version: str = __version__) -> str:
-    """The version specifier a generated project puts on facta: this minor version on."""
-    match = re.match(r"(\d+)\.(\d+)", version)
-    if match is None:
-        return f">={version}"
-    major, minor = int(match[1]), int(match[2])
-    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
-    return f">={version},<{upper}"
 
 
 def project_name_problem(name: str) -> str | None:
@@ -156,7 +149,7 @@ async def _new(args: argparse.Namespace) -> int:
     _require_git()
     data: dict[str, object] = {
         "project_name": args.name,
-        "facta_version": args.facta_version or facta_requirement(),
+        "facta_version": args.facta_version or facta_source().requirement,
     }
     given = {
         "persistence": args.persistence,
@@ -327,7 +320,8 @@ def _copier() -> ModuleType:
         return importlib.import_module("copier")
     except ImportError:
         raise Failure(
-            "facta new and facta update need copier: install it with `pip install facta[new]`"
+            "facta new and facta update need copier: install it with "
+            "`pip install 'copier>=9.4,<10'` (facta's `new` extra)"
         ) from None
 
 

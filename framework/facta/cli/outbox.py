@@ -96,7 +96,7 @@ def register(
         help="deliver due events: once, or until SIGINT/SIGTERM",
         description="Run the outbox relay with the application's handlers and delivery "
         "settings. Without --once it runs until interrupted (Ctrl-C, SIGTERM) and stops "
-        "after the batch in hand.",
+        "after the events in hand, giving the rest of its batch back.",
     )
     relay.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     relay.set_defaults(run=_relay)
@@ -352,7 +352,8 @@ async def _relay(args: argparse.Namespace) -> int:
 
 
 async def _relay_until_stopped(relay: OutboxRelay, where: str | None) -> None:
-    """Relay until SIGINT or SIGTERM, then stop after the batch in hand."""
+    """Relay until SIGINT or SIGTERM, then stop after the events in hand, giving the rest of
+    the batch back."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -367,7 +368,7 @@ async def _relay_until_stopped(relay: OutboxRelay, where: str | None) -> None:
         await relay.start()
         note(f"relaying the outbox of {where or 'the application'}; Ctrl-C or SIGTERM stops")
         await stopping.wait()
-        note("stopping after the batch in hand...")
+        note("stopping after the events in hand (the rest are given back)...")
     finally:
         for number in installed:
             loop.remove_signal_handler(number)

@@ -6,7 +6,13 @@ reasoned about without any framework machinery in view.
 
 from facta.domain.aggregate import AggregateRoot, new_id
 from facta.domain.event_sourced import EventSourcedAggregate, event_schema_version
-from facta.domain.events import METADATA_FIELDS, DomainEvent, utc_now
+from facta.domain.events import (
+    METADATA_FIELDS,
+    DomainEvent,
+    Timestamp,
+    iso_milliseconds,
+    utc_now,
+)
 from facta.domain.model import Entity, ValueObject
 from facta.errors import DomainError
 
@@ -17,8 +23,10 @@ __all__ = [
     "DomainEvent",
     "Entity",
     "EventSourcedAggregate",
+    "Timestamp",
     "ValueObject",
     "event_schema_version",
+    "iso_milliseconds",
     "new_id",
     "utc_now",
 ]

@@ -23,7 +23,8 @@ from facta.errors import ConfigurationError, PersistenceError
 __all__ = ["EventSourcedAggregate", "event_schema_version"]
 
 E = TypeVar("E", bound=DomainEvent)
-Applier = Callable[[Any, Any], None]
+Applier = Callable[["EventSourcedAggregate", DomainEvent], None]
+"""An apply method, called with the aggregate and the event."""
 
 _APPLYING = "_facta_applying"
 
@@ -64,6 +65,7 @@ class EventSourcedAggregate(AggregateRoot):
     snapshot_version: ClassVar[int] = 1
     _facta_appliers: ClassVar[dict[type[DomainEvent], Applier] | None] = None
     _facta_schema: ClassVar[str | None] = None
+    _facta_names: ClassVar[dict[str, type[DomainEvent]] | None] = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         private = self.__pydantic_private__
@@ -122,10 +124,10 @@ class EventSourcedAggregate(AggregateRoot):
     @classmethod
     def event_class(cls, event_type: str) -> type[DomainEvent] | None:
         """The event class this aggregate applies that is stored as ``event_type``."""
-        for klass in cls.appliers():
-            if klass.event_type == event_type:
-                return klass
-        return None
+        names = cls.__dict__.get("_facta_names")
+        if names is None:
+            names = cls._facta_names = {klass.event_type: klass for klass in cls.appliers()}
+        return names.get(event_type)
 
     @classmethod
     def state_schema(cls) -> str:
@@ -164,15 +166,26 @@ class EventSourcedAggregate(AggregateRoot):
         else:
             aggregate = cls.restore(snapshot[0], snapshot[1])
         history = _history(aggregate)
-        for event in events:
-            if event.aggregate_version != history.version + 1:
-                raise PersistenceError(
-                    f"the stream of {cls.aggregate_type} {aggregate_id!r} has event "
-                    f"version {event.aggregate_version} after {history.version}: it cannot "
-                    f"be replayed"
-                )
-            aggregate._apply(event)
-            history.version = event.aggregate_version
+        appliers = cls.appliers()
+        private = aggregate.__pydantic_private__
+        assert private is not None
+        private[_APPLYING] = True  # once for the whole replay: it is the hot path of loading
+        try:
+            for event in events:
+                if event.aggregate_version != history.version + 1:
+                    raise PersistenceError(
+                        f"the stream of {cls.aggregate_type} {aggregate_id!r} has event "
+                        f"version {event.aggregate_version} after {history.version}: it "
+                        f"cannot be replayed"
+                    )
+                applier = appliers.get(type(event))
+                if applier is None:
+                    aggregate._apply(event)  # raises, naming the apply method to add
+                else:
+                    applier(aggregate, event)
+                history.version = event.aggregate_version
+        finally:
+            private[_APPLYING] = False
         return aggregate
 
 

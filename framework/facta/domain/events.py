@@ -4,19 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 from facta.errors import ConfigurationError
 
-__all__ = ["METADATA_FIELDS", "DomainEvent", "utc_now"]
+__all__ = ["METADATA_FIELDS", "DomainEvent", "Timestamp", "iso_milliseconds", "utc_now"]
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def iso_milliseconds(moment: datetime) -> str:
+    """``moment`` as ISO 8601 text in UTC, always to the millisecond and fixed-width
+    (``2025-06-01T19:30:00.000Z``), so that timestamps sort as text; naive means UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+_IN_MILLISECONDS = PlainSerializer(iso_milliseconds, return_type=str, when_used="json")
+_TIMESTAMP_SCHEMA = WithJsonSchema(
+    {"type": "string", "format": "date-time", "examples": ["2025-06-01T19:30:00.000Z"]},
+    mode="serialization",
+)
+
+Timestamp = Annotated[datetime, _IN_MILLISECONDS, _TIMESTAMP_SCHEMA]
+"""A ``datetime`` that JSON shows in UTC to the millisecond, fixed-width
+(``2025-06-01T19:30:00.000Z``): use it for the times of API answers and events."""
 
 
 def _event_time() -> datetime:
@@ -80,7 +107,8 @@ class DomainEvent(BaseModel):
     work commits it, so that "what happened because of X?" can always be answered, and
     ``traceparent`` (W3C trace context) when a trace was active at the commit.
     ``occurred_at`` is kept to the millisecond, the precision every back-end (MongoDB
-    included) stores exactly, so an event reads back, and is re-sent, unchanged.
+    included) stores exactly, so an event reads back, and is re-sent, unchanged; in JSON
+    it is always written with its milliseconds (``...T19:30:00.000Z``).
 
     ``event_type`` names the event in storage and logs; it defaults to the class name and
     can be set on the class (``event_type: ClassVar[str] = "orders.OrderConfirmed"``) to
@@ -92,7 +120,9 @@ class DomainEvent(BaseModel):
     event_type: ClassVar[str] = "DomainEvent"
 
     event_id: UUID = Field(default_factory=uuid4)
-    occurred_at: AwareDatetime = Field(default_factory=_event_time)
+    occurred_at: Annotated[AwareDatetime, _IN_MILLISECONDS, _TIMESTAMP_SCHEMA] = Field(
+        default_factory=_event_time
+    )
     aggregate_id: str = ""
     aggregate_version: int = Field(default=0, ge=0)
     correlation_id: UUID | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["Application"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("facta.application")
 
 
 class Application:
@@ -99,13 +102,23 @@ class Application:
     async def operation(self, name: str = "operation") -> AsyncIterator[OperationContext]:
         """Open an operation scope by hand, e.g. to use a unit of work in a script or test.
 
-        Nothing is committed for you: call ``commit()`` on the unit of work you used.
+        Nothing is committed for you: call ``commit()`` on the unit of work you used. An
+        operation that ends with changes its unit of work never committed logs a warning
+        naming the aggregates, since their changes are lost.
         """
         message_id = uuid4()
         context = OperationContext(name, message_id, message_id, None, (name,))
         token = self._scope.enter(context)
         try:
             yield context
+            unit_of_work = self._scope.peek(UnitOfWork)
+            if isinstance(unit_of_work, UnitOfWork) and (lost := unit_of_work.uncommitted()):
+                _log.warning(
+                    "operation %r ended without committing changes to %s: they are lost; "
+                    "call `await unit_of_work.commit()` before the operation ends",
+                    name,
+                    ", ".join(f"{a.aggregate_type} {a.id!r}" for a in lost),
+                )
         finally:
             await self._scope.exit(token)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Self
+from typing import Any, Self
 
 import injector
 
 from facta.application import (
+    Command,
+    ConflictRetry,
     HandlerRegistry,
     LoggingBehavior,
     Mediator,
@@ -19,9 +22,12 @@ from facta.application import (
     Pipelines,
     ValidationBehavior,
 )
-from facta.application.dependencies import Constructor, FactoryProvider
+from facta.application.dependencies import Constructor, FactoryProvider, check_dependencies
 from facta.application.instrumentation import Instrumentation
+from facta.application.ports.projection_store import ProjectionStore
+from facta.application.projection_order import ProjectionOrderBehavior
 from facta.application.projections import Lifecycle
+from facta.application.receipts import DeferredReceipts
 from facta.errors import ConfigurationError, OutsideOperation
 from facta.hosting.application import Application
 from facta.hosting.services import BackgroundService, ProvidesServices
@@ -34,9 +40,6 @@ from facta.persistence import (
     Outbox,
     TransactionBehavior,
 )
-from facta.persistence.projection_order import ProjectionOrderBehavior
-from facta.persistence.projection_store import ProjectionStore
-from facta.persistence.receipts import DeferredReceipts
 
 __all__ = ["ApplicationBuilder"]
 
@@ -46,6 +49,8 @@ ServiceSpec = (
     type[BackgroundService] | BackgroundService | Callable[[Application], BackgroundService]
 )
 DEFAULT_MAX_EVENT_DEPTH = 16
+
+_log = logging.getLogger("facta.builder")
 
 
 class ApplicationBuilder:
@@ -74,6 +79,8 @@ class ApplicationBuilder:
         self._delivery = DeliverySettings()
         self._publisher: Publisher | None = None
         self._dataschema_base: str | None = None
+        self._conflict_retry: ConflictRetry | None = None
+        self._conflict_retries: dict[type[Command[Any]], ConflictRetry] = {}
         self._instrumentation: Instrumentation | None = None
 
     def scan(self, *packages: str | ModuleType) -> Self:
@@ -146,7 +153,7 @@ class ApplicationBuilder:
         ``facta.observability.OpenTelemetry()``; one instance per application.
 
         Its behavior runs outermost in every pipeline; if it provides services (a monitor
-        of the outbox, say) they start first and stop last.
+        of the outbox, say) they start after the others and stop before them.
         """
         self._instrumentation = instrumentation
         return self
@@ -155,6 +162,28 @@ class ApplicationBuilder:
         """How committed events reach their handlers: grace period, retries, relay batches."""
         self._delivery = settings
         return self
+
+    def retry_conflicts(
+        self, policy: ConflictRetry | None = None, *commands: type[Command[Any]]
+    ) -> Self:
+        """Run a command that lost a race (``ConcurrencyError``) again, whole, by ``policy``.
+
+        For the given command classes, or for every command when none is given; a
+        command class's own ``retry_on_conflict`` wins over both. Without a policy the
+        default ``ConflictRetry()`` is used.
+        """
+        policy = policy if policy is not None else ConflictRetry()
+        if not commands:
+            self._conflict_retry = policy
+        for command in commands:
+            self._conflict_retries[command] = policy
+        return self
+
+    def _conflict_policy(self, command: type[Any]) -> ConflictRetry | None:
+        own: ConflictRetry | None = getattr(command, "retry_on_conflict", None)
+        if own is not None:
+            return own
+        return self._conflict_retries.get(command, self._conflict_retry)
 
     def build(self) -> Application:
         """Compose the application: discover handlers, wire the container, build pipelines."""
@@ -168,6 +197,14 @@ class ApplicationBuilder:
 
             registry.add(CloudEventBridge)
         registry.validate()
+        unhandled = registry.unhandled_requests
+        if unhandled:
+            _log.warning(
+                "no handler for %s: define a CommandHandler/QueryHandler for each in a "
+                "scanned package, or add it with add_handler(); sending one raises "
+                "HandlerNotFound",
+                ", ".join(f"{t.__module__}.{t.__qualname__}" for t in unhandled),
+            )
 
         def configure(binder: injector.Binder) -> None:
             binder.bind(HandlerRegistry, to=registry)
@@ -191,6 +228,7 @@ class ApplicationBuilder:
             scope,
             self._pipelines(container, scope, registry),
             instrumentation,
+            conflict_retry=self._conflict_policy,
         )
         container.binder.bind(Mediator, to=mediator)
         container.binder.bind(DeliverySettings, to=self._delivery)
@@ -206,9 +244,14 @@ class ApplicationBuilder:
             to=FactoryProvider(lambda _: OutboxRelay(outbox, mediator, delivery, deferred)),
             scope=injector.SingletonScope,
         )
+        check_dependencies(
+            (
+                *registry.handler_types,
+                *(spec for spec in self._services if isinstance(spec, type)),
+            ),
+            container,
+        )
         services: list[BackgroundService] = []
-        if isinstance(instrumentation, ProvidesServices):
-            services.extend(instrumentation.services(container))
         for module in (self._persistence, *self._modules):
             if isinstance(module, ProvidesServices):
                 services.extend(module.services(container))
@@ -224,6 +267,8 @@ class ApplicationBuilder:
                 services.append(spec)
             else:
                 services.append(spec(application))
+        if isinstance(instrumentation, ProvidesServices):  # last: after tables are made
+            services.extend(instrumentation.services(container))
         application.use_services(services)
         return application
 

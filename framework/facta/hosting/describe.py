@@ -6,6 +6,10 @@ record; each domain event with the handlers that react to it and the events thos
 record in turn; each integration contract with its CloudEvent type and version; each
 integration event handler. ``as_text`` prints it; ``as_mermaid`` draws it.
 
+It also finds the event-driven style's known traps (``Flow.ghost_handlers``,
+``Flow.unused_events``): a handler of an event that nothing records any more, still
+waiting for old events, and an event recorded that nothing reacts to.
+
 Which events a handler can cause is read from its code: the aggregate classes it names,
 the methods of theirs it calls, and the domain events those methods (and the methods they
 call on ``self``) create. A refused call records nothing, so this is what *may* happen.
@@ -33,11 +37,15 @@ __all__ = ["Flow", "HandlerFlow", "describe"]
 
 @dataclass(frozen=True)
 class HandlerFlow:
-    """One handler: what it handles and which events it can cause to be recorded."""
+    """One handler: what it handles and which events it can cause to be recorded.
+
+    ``inline`` marks an inline projection, which runs in the committing unit of work.
+    """
 
     name: str
     handles: str
     records: tuple[str, ...]
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,12 @@ class Flow:
     events: dict[str, tuple[HandlerFlow, ...]] = field(default_factory=dict)
     contracts: tuple[tuple[str, str, str, int], ...] = ()
     integration_handlers: tuple[HandlerFlow, ...] = ()
+    recorded: frozenset[str] = frozenset()
+    """Every event the application can record: in any method of its aggregates, or
+    caused by any of its handlers (of a command, an event or an ingested CloudEvent)."""
+    kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For an event, the event types it is (itself and its base classes): a handler of a
+    base class handles it."""
 
     def as_text(self) -> str:
         """The flow as indented plain text."""
@@ -64,7 +78,7 @@ class Flow:
         for event, flows in self.events.items():
             lines.append(f"  {event}")
             for flow in flows:
-                lines.append(f"    -> {_short(flow.name)}")
+                lines.append(f"    -> {_short(flow.name)}{' (inline)' if flow.inline else ''}")
                 lines.extend(f"         records {recorded}" for recorded in flow.records)
             if not flows:
                 lines.append("    (no handler)")
@@ -113,6 +127,31 @@ class Flow:
             )
         return "\n".join(lines) + "\n"
 
+    @property
+    def ghost_handlers(self) -> tuple[tuple[str, str], ...]:
+        """``(event, handler)`` for each handler of an event type that nothing the
+        application records is: it waits for events that never come."""
+        live = {kind for event in self.recorded for kind in self.kinds.get(event, (event,))}
+        return tuple(
+            (event, flow.name)
+            for event, flows in self.events.items()
+            if event not in live
+            for flow in flows
+        )
+
+    @property
+    def unused_events(self) -> tuple[str, ...]:
+        """The events recorded that no handler reacts to and no contract publishes."""
+        used = {contract[0] for contract in self.contracts}
+        used.update(event for event, flows in self.events.items() if flows)
+        return tuple(
+            sorted(
+                event
+                for event in self.recorded
+                if not used.intersection(self.kinds.get(event, (event,)))
+            )
+        )
+
 
 def describe(app: Application) -> Flow:
     """The message flow of ``app``, from its registry."""
@@ -127,9 +166,10 @@ def describe(app: Application) -> Flow:
             (commands if _is_command(handler) else queries).append(flow)
     events: dict[str, tuple[HandlerFlow, ...]] = {}
     for name, event_type in sorted(registry.event_types.items()):
+        inline = registry.inline_projections(event_type)
         events[name] = tuple(
-            _handler_flow(handler, name) for handler in registry.event_handlers(event_type)
-        )
+            HandlerFlow(handler_name(projection), name, (), inline=True) for projection in inline
+        ) + tuple(_handler_flow(handler, name) for handler in registry.event_handlers(event_type))
     contracts = []
     for event_type in sorted(registry.event_types.values(), key=lambda t: t.event_type):
         for contract in registry.contracts(event_type):
@@ -148,7 +188,58 @@ def describe(app: Application) -> Flow:
         for cloudevent_type in sorted(_integration_types(registry))
         for handler in registry.integration_handlers(cloudevent_type)
     ]
-    return Flow(tuple(commands), tuple(queries), events, tuple(contracts), tuple(integration))
+    every = (*commands, *queries, *integration, *(f for fs in events.values() for f in fs))
+    recorded = _recorded_by_aggregates(registry) | {e for flow in every for e in flow.records}
+    kinds = {
+        name: tuple(
+            base.event_type
+            for base in event_type.__mro__
+            if isinstance(base, type) and issubclass(base, DomainEvent) and base is not DomainEvent
+        )
+        for name, event_type in registry.event_types.items()
+    }
+    return Flow(
+        tuple(commands),
+        tuple(queries),
+        events,
+        tuple(contracts),
+        tuple(integration),
+        frozenset(recorded),
+        kinds,
+    )
+
+
+def _recorded_by_aggregates(registry: HandlerRegistry) -> frozenset[str]:
+    """The events any method of the application's aggregates records: the aggregates its
+    handlers name, and those defined beside its handlers and its events."""
+    modules: dict[str, Any] = {}
+    handlers: list[type[Any]] = [h for hs in registry.request_types.values() for h in hs]
+    for event_type in registry.event_types.values():
+        handlers.extend(registry.event_handlers(event_type))
+        modules.update({event_type.__module__: inspect.getmodule(event_type)})
+    for cloudevent_type in _integration_types(registry):
+        handlers.extend(registry.integration_handlers(cloudevent_type))
+    aggregates: list[type[Any]] = []
+    for handler in handlers:
+        modules.update({handler.__module__: inspect.getmodule(handler)})
+        tree, names = _handler_code(handler)
+        aggregates.extend(_classes_named(tree, names, AggregateRoot))
+    for module in modules.values():
+        if module is None:
+            continue
+        aggregates.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, AggregateRoot)
+            and value is not AggregateRoot
+        )
+    return frozenset(
+        event
+        for aggregate in set(aggregates)
+        for events in _events_by_method(aggregate).values()
+        for event in events
+    )
 
 
 def _is_command(handler: type[Any]) -> bool:

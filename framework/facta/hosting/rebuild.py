@@ -21,16 +21,16 @@ from datetime import timedelta
 from typing import Any
 
 from facta.application.dependencies import Constructor
-from facta.application.projections import Lifecycle, Projection, ProjectionInfo
-from facta.application.views import View, rebuild_copy
-from facta.errors import ConfigurationError, RebuildRefused
-from facta.hosting.application import Application
-from facta.persistence.projection_store import (
+from facta.application.ports.projection_store import (
     ProjectionLag,
     ProjectionState,
     ProjectionStore,
 )
-from facta.persistence.unit_of_work import UnitOfWork
+from facta.application.ports.unit_of_work import UnitOfWork
+from facta.application.projections import Lifecycle, Projection, ProjectionInfo
+from facta.application.views import View, rebuild_copy
+from facta.errors import ConfigurationError, RebuildRefused
+from facta.hosting.application import Application
 
 __all__ = ["ProjectionRebuilder", "ProjectionStatus", "RebuildReport"]
 

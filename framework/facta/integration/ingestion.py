@@ -31,6 +31,7 @@ from facta.application import HandlerRegistry, Mediator
 from facta.application.handlers import handler_name
 from facta.application.integration import Envelope, IntegrationEvent
 from facta.application.messages import field_errors
+from facta.application.ports.outbox import Outbox
 from facta.application.tracing import trace_context
 from facta.errors import (
     AlreadyDelivered,
@@ -50,7 +51,6 @@ from facta.errors import (
 )
 from facta.integration.cloudevents import envelope_of, is_json
 from facta.integration.limits import DEFAULT_MAX_DEPTH, load_json
-from facta.persistence import Outbox
 
 __all__ = [
     "REFUSALS",

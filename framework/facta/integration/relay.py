@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
 from facta.application import Mediator
+from facta.application.ports.outbox import DeliverySettings, Outbox, PendingEvent
+from facta.application.receipts import DeferredReceipts
 from facta.domain import DomainEvent
 from facta.errors import HandlerFailure
-from facta.persistence import DeliverySettings, Outbox, PendingEvent
-from facta.persistence.receipts import DeferredReceipts
 
 __all__ = ["OutboxRelay"]
 
@@ -59,10 +59,16 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Claim one batch of due events and deliver it; return how many were claimed."""
+        return await self._run_batch(stoppable=False)
+
+    async def _run_batch(self, *, stoppable: bool) -> int:
+        """One batch; a ``stoppable`` one (the background service's) that is asked to stop
+        meanwhile finishes the events in hand and gives the rest back (``Outbox.release``),
+        so that stopping takes one event's time and no event waits for its lease to end."""
         batch = await self._outbox.claim(self._settings.batch_size, self._settings.lease)
         if not batch:
             return 0
-        outcome = _Outcome()
+        outcome = _Outcome(self._stopping if stoppable else None)
         with self._deferred.collecting() as receipts:
             groups = _by_aggregate(batch)
             workers = min(self._settings.concurrency, len(groups))
@@ -79,6 +85,8 @@ class OutboxRelay:
         await self._outbox.complete(outcome.delivered, receipts)
         for event, handlers, failures in outcome.failed:
             await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
+        if outcome.released:
+            await self._outbox.release(outcome.released)
         return len(batch)
 
     async def drain(self, progress: Callable[[int], None] | None = None) -> int:
@@ -99,7 +107,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="facta-outbox-relay")
 
     async def stop(self) -> None:
-        """Stop after the batch in hand, and wait for it."""
+        """Stop after the events in hand, giving back the rest of their batch, and wait."""
         self._stopping.set()
         if self._task is not None:
             await self._task
@@ -110,7 +118,7 @@ class OutboxRelay:
         failures = 0
         while not self._stopping.is_set():
             try:
-                claimed = await self.run_once()
+                claimed = await self._run_batch(stoppable=True)
                 failures = 0
             except Exception:
                 failures += 1
@@ -129,6 +137,9 @@ class OutboxRelay:
     ) -> None:
         for group in groups:
             for pending in group:
+                if outcome.stopping is not None and outcome.stopping.is_set():
+                    outcome.released.append(pending.event.event_id)
+                    continue
                 await self._deliver(pending, outcome)
 
     async def _deliver(self, pending: PendingEvent, outcome: _Outcome) -> None:
@@ -150,11 +161,13 @@ class OutboxRelay:
 class _Outcome:
     """What the delivery of one batch came to."""
 
-    __slots__ = ("delivered", "failed")
+    __slots__ = ("delivered", "failed", "released", "stopping")
 
-    def __init__(self) -> None:
+    def __init__(self, stopping: asyncio.Event | None) -> None:
+        self.stopping = stopping  # set: the events not yet started are given back
         self.delivered: list[UUID] = []
         self.failed: list[tuple[DomainEvent, Sequence[str], Sequence[HandlerFailure]]] = []
+        self.released: list[UUID] = []
 
 
 def _by_aggregate(batch: Sequence[PendingEvent]) -> list[list[PendingEvent]]:

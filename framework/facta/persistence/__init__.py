@@ -1,11 +1,16 @@
-"""The persistence layer: the unit of work and repository contracts, the outbox, back-ends.
+"""The persistence layer: the back-ends (adapters) of the application's storage ports.
 
-The in-memory back-end lives here; database back-ends live in their own subpackages and
-are installed through extras.
+The in-memory back-end lives here; database back-ends live in their own subpackages
+(``facta.persistence.sqlalchemy``, ``facta.persistence.mongo``) and are installed through
+extras. Each implements the hooks of the contracts in ``facta.application.ports`` (the
+unit of work, the outbox, the view, projection and event stores) and never calls the
+mediator: the commit algorithm and what happens to events after it are the
+application's. Those contracts and the policy around them (``EventFlow``,
+``TransactionBehavior``) are re-exported here, where back-end authors look for them.
 """
 
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import (
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     RecordedEvent,
@@ -13,13 +18,7 @@ from facta.persistence.event_store import (
     StoredSnapshot,
     StreamAppend,
 )
-from facta.persistence.in_memory import (
-    InMemoryOutbox,
-    InMemoryPersistence,
-    InMemoryStore,
-    InMemoryUnitOfWork,
-)
-from facta.persistence.outbox import (
+from facta.application.ports.outbox import (
     DECODING,
     Delivery,
     DeliveryRecord,
@@ -38,9 +37,8 @@ from facta.persistence.outbox import (
     next_attempt,
     settle_failures,
 )
-from facta.persistence.projection_store import ProjectionState, ProjectionStore
-from facta.persistence.transaction import TransactionBehavior
-from facta.persistence.unit_of_work import (
+from facta.application.ports.projection_store import ProjectionState, ProjectionStore
+from facta.application.ports.unit_of_work import (
     Change,
     ChangeKind,
     Commit,
@@ -48,7 +46,14 @@ from facta.persistence.unit_of_work import (
     StoredState,
     UnitOfWork,
 )
-from facta.persistence.view_store import ViewStore
+from facta.application.ports.view_store import ViewStore
+from facta.application.transaction import TransactionBehavior
+from facta.persistence.in_memory import (
+    InMemoryOutbox,
+    InMemoryPersistence,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+)
 
 __all__ = [
     "DECODING",

@@ -18,14 +18,9 @@ import injector
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
-from facta.application.views import View, ViewQuery, index_kind, normalized_value
-from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
-from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import EventStore, LoadedStream
-from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
-from facta.persistence.in_memory_projections import InMemoryProjectionStore
-from facta.persistence.outbox import (
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import EventStore, LoadedStream
+from facta.application.ports.outbox import (
     Delivery,
     DeliveryRecord,
     DeliveryStatus,
@@ -35,9 +30,14 @@ from facta.persistence.outbox import (
     OutboxStats,
     Receipt,
 )
-from facta.persistence.projection_store import ProjectionStore, PruneRecord
-from facta.persistence.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
-from facta.persistence.view_store import StoredView
+from facta.application.ports.projection_store import ProjectionStore, PruneRecord
+from facta.application.ports.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
+from facta.application.ports.view_store import StoredView
+from facta.application.views import View, ViewQuery, index_kind, normalized_value
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
+from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
+from facta.persistence.in_memory_events import InMemoryEventStore, InMemoryStreams
+from facta.persistence.in_memory_projections import InMemoryProjectionStore
 
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -106,7 +106,7 @@ class InMemoryStore:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
-        self.streams.check(commit.appends)
+        appended = self.streams.prepare(commit.appends)
         receipt = commit.receipt
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
@@ -125,7 +125,7 @@ class InMemoryStore:
                 del self._states[key]
             else:
                 self._states[key] = StoredState(change.state_json, change.new_version)
-        self.streams.append(commit.appends)
+        self.streams.append(appended)
         now = utc_now()
         for entry in commit.entries:
             row = _Row(next(self._positions), entry.event, entry.available_at)

@@ -11,17 +11,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import ConcurrencyError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import ConcurrencyError
 
 __all__ = ["InMemoryEventStore", "InMemoryStreams"]
+
+_Prepared = tuple[list[StoredEvent], list[tuple[tuple[str, str], StoredSnapshot]]]
 
 
 class InMemoryStreams:
@@ -38,20 +40,19 @@ class InMemoryStreams:
         stream = self._streams.get((stream_type, stream_id))
         return 0 if not stream else stream[-1].version
 
-    def check(self, appends: Sequence[StreamAppend]) -> None:
-        """Raise ``ConcurrencyError`` if a stream is not at the version its append expects."""
+    def prepare(self, appends: Sequence[StreamAppend]) -> _Prepared:
+        """Check every append and encode its events, changing nothing: raise
+        ``ConcurrencyError`` if a stream is not at the version its append expects (or an
+        encoding error); ``append`` then stores what this returns."""
+        now = utc_now()
+        records: list[StoredEvent] = []
+        snapshots: list[tuple[tuple[str, str], StoredSnapshot]] = []
         for append in appends:
             actual = self.version(append.stream_type, append.stream_id)
             if actual != append.expected_version:
                 raise ConcurrencyError(
                     append.stream_type, append.stream_id, append.expected_version, actual
                 )
-
-    def append(self, appends: Sequence[StreamAppend]) -> None:
-        """Append checked ``appends`` (call ``check`` first: this one does not)."""
-        now = utc_now()
-        records: list[StoredEvent] = []
-        for append in appends:
             for event in append.events:
                 records.append(
                     StoredEvent(
@@ -69,8 +70,14 @@ class InMemoryStreams:
             if append.snapshot is not None:
                 schema, state = append.snapshot
                 key = (append.stream_type, append.stream_id)
-                snapshot = StoredSnapshot(append.new_version, schema, state)
-                self._snapshots.setdefault(key, []).append(snapshot)
+                snapshots.append((key, StoredSnapshot(append.new_version, schema, state)))
+        return records, snapshots
+
+    def append(self, prepared: _Prepared) -> None:
+        """Store what ``prepare`` checked and encoded."""
+        records, snapshots = prepared
+        for key, snapshot in snapshots:
+            self._snapshots.setdefault(key, []).append(snapshot)
         self.import_records(records)
 
     def import_records(self, records: Iterable[StoredEvent]) -> None:
@@ -130,6 +137,10 @@ class InMemoryStreams:
                     break
         return found
 
+    def last_position(self) -> int:
+        """The position of the last event stored, 0 if none."""
+        return self._all[-1].position if self._all else 0
+
     def _index_after(self, position: int) -> int:
         low, high = 0, len(self._all)
         while low < high:
@@ -174,3 +185,6 @@ class InMemoryEventStore(EventStore):
         self, *, after: int = 0, limit: int = 500, event_types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
         return self._streams.after(after, limit, event_types)
+
+    async def last_position(self) -> int:
+        return self._streams.last_position()

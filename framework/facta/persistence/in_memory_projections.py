@@ -6,15 +6,15 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from facta.application.views import View
-from facta.domain import DomainEvent
-from facta.persistence.outbox import DeliveryStatus, PendingEvent
-from facta.persistence.projection_store import (
+from facta.application.ports.outbox import DeliveryStatus, PendingEvent
+from facta.application.ports.projection_store import (
     ProjectionLag,
     ProjectionState,
     ProjectionStore,
     PruneRecord,
 )
+from facta.application.views import View
+from facta.domain import DomainEvent
 
 if TYPE_CHECKING:
     from facta.persistence.in_memory import InMemoryStore

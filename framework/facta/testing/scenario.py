@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 A = TypeVar("A", bound=AggregateRoot)
+E = TypeVar("E", bound=Exception)
 ExpectedEvent = DomainEvent | type[DomainEvent]
 """An expected event: a class (any event of it) or an instance (its class and payload)."""
 
@@ -113,9 +114,10 @@ class AggregateOutcome(Generic[A]):
         assert check(self.aggregate), f"state check failed for {self.aggregate!r}"
         return self
 
-    def then_raises(self, error_type: type[Exception], match: str | None = None) -> Exception:
+    def then_raises(self, error_type: type[E], match: str | None = None) -> E:
         """Assert the step raised ``error_type`` (with ``match`` in its text, if given),
-        recorded no event and left the state as it was; return the error."""
+        recorded no event and left the state as it was; return the error, typed as
+        ``error_type`` (so ``error.book_id`` type-checks)."""
         error = self.error
         assert error is not None, f"expected {error_type.__name__}, but the step succeeded"
         assert isinstance(error, error_type), (
@@ -189,8 +191,9 @@ class ApplicationOutcome:
         assert_events(self.events, expected)
         return self
 
-    def then_raises(self, error_type: type[Exception], match: str | None = None) -> Exception:
-        """Assert the command raised ``error_type`` and committed nothing; return the error."""
+    def then_raises(self, error_type: type[E], match: str | None = None) -> E:
+        """Assert the command raised ``error_type`` and committed nothing; return the error,
+        typed as ``error_type``."""
         error = self.error
         assert error is not None, f"expected {error_type.__name__}, but the command succeeded"
         assert isinstance(error, error_type), (

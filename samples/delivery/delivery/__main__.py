@@ -24,6 +24,7 @@ from delivery.app import consumer_of, create_app
 from delivery.board import DeliveryView
 from delivery.queries import OpenDeliveries
 from delivery.settings import DeliveryServiceSettings, masked
+from delivery.telemetry import delivery_telemetry
 from facta import ConfigurationError
 
 __all__ = ["main"]
@@ -76,7 +77,8 @@ async def run(settings: DeliveryServiceSettings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    app = create_app(settings)
+    telemetry = delivery_telemetry(settings)
+    app = create_app(settings, instrumentation=None if telemetry is None else telemetry[0])
     consumer = consumer_of(app)
     assert consumer is not None
     print(
@@ -95,6 +97,8 @@ async def run(settings: DeliveryServiceSettings) -> int:
         print("ready; Ctrl-C to stop", flush=True)
         await stop.wait()
         print("stopping", flush=True)
+    if telemetry is not None:
+        telemetry[1]()  # export what is buffered
     stats = consumer.stats
     print(
         f"stopped: {stats.handled} handled, {stats.duplicates} duplicates, "

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from delivery.board import create_tables
 from delivery.settings import DeliveryServiceSettings
 from facta import Application, ApplicationBuilder, OutboxRelay
+from facta.application import Instrumentation
 from facta.integration.amqp import AmqpConsumer
 from facta.persistence.sqlalchemy import SqlAlchemyPersistence
 
@@ -55,12 +56,17 @@ class DeliveryTables:
 
 
 def delivery_builder(
-    settings: DeliveryServiceSettings | None = None, *, consume: bool = True
+    settings: DeliveryServiceSettings | None = None,
+    *,
+    consume: bool = True,
+    instrumentation: Instrumentation | None = None,
 ) -> ApplicationBuilder:
     """The delivery service's builder; ``settings`` default to the environment's.
 
     With ``consume=False`` no RabbitMQ consumer is started: CloudEvents can still be fed
-    in with ``app.ingestor.ingest(...)`` (tests, a script), and the queries work.
+    in with ``app.ingestor.ingest(...)`` (tests, a script), and the queries work. With
+    ``instrumentation`` (``facta.hosting.telemetry.OpenTelemetry``) the service records
+    spans and metrics; each CloudEvent received continues the pizzeria's trace.
     """
     if settings is None:
         settings = DeliveryServiceSettings.from_env()
@@ -77,6 +83,8 @@ def delivery_builder(
         .add_service(DeliveryTables)
         .add_service(OutboxRelay)
     )
+    if instrumentation is not None:
+        builder.instrument(instrumentation)
     if consume:
         builder.add_service(
             lambda app: AmqpConsumer(
@@ -87,10 +95,13 @@ def delivery_builder(
 
 
 def create_app(
-    settings: DeliveryServiceSettings | None = None, *, consume: bool = True
+    settings: DeliveryServiceSettings | None = None,
+    *,
+    consume: bool = True,
+    instrumentation: Instrumentation | None = None,
 ) -> Application:
     """A new delivery service (see ``delivery_builder``); start it with ``async with``."""
-    return delivery_builder(settings, consume=consume).build()
+    return delivery_builder(settings, consume=consume, instrumentation=instrumentation).build()
 
 
 def consumer_of(app: Application) -> AmqpConsumer | None:

@@ -6,6 +6,8 @@
 | ``DELIVERY_BROKER_URL`` | ``broker_url`` | ``amqp://guest:guest@127.0.0.1:5672/`` |
 | ``DELIVERY_EXCHANGE`` | ``exchange`` | ``facta.events`` (where the pizzeria publishes) |
 | ``DELIVERY_QUEUE`` | ``queue`` | ``delivery.events`` (dead letters: ``delivery.events.dead``) |
+| ``DELIVERY_OTLP_ENDPOINT`` | ``otlp_endpoint`` | none: no traces or metrics exported |
+| ``DELIVERY_SERVICE_NAME`` | ``service_name`` | ``delivery`` (the telemetry's ``service.name``) |
 
 The database is any SQLAlchemy URL facta supports: ``sqlite:///delivery.db`` or
 ``postgresql://user:password@host/delivery``.
@@ -34,6 +36,8 @@ class DeliveryServiceSettings(Settings):
     broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", min_length=1)
     exchange: str = Field(default=DEFAULT_EXCHANGE, min_length=1, max_length=255)
     queue: str = Field(default="delivery.events", min_length=1, max_length=200)
+    otlp_endpoint: str | None = None
+    service_name: str = Field(default="delivery", min_length=1)
 
     @property
     def dead_letter_queue(self) -> str:

@@ -232,6 +232,7 @@ async def test_python_m_delivery_prints_what_it_receives_until_ctrl_c(
         **{
             DeliveryServiceSettings.variable(name): str(value)
             for name, value in service_settings.model_dump().items()
+            if value is not None
         },
     }
     process = await asyncio.create_subprocess_exec(

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from facta import ConfigurationError
 from pizzeria.settings import DATABASE_URL_VARIABLE, PizzeriaSettings
@@ -25,6 +27,17 @@ from pizzeria.settings import DATABASE_URL_VARIABLE, PizzeriaSettings
 __all__ = ["main"]
 
 _COMMANDS = ("serve", "day")
+_SERVE_SETTINGS = """\
+settings (environment variables):
+  PIZZERIA_DATABASE_URL   the database (default: sqlite:///pizzeria.db)
+  PIZZERIA_HOST           the address to listen on (default: 127.0.0.1)
+  PIZZERIA_PORT           the port (default: 8000)
+  PIZZERIA_MANAGER_TOKEN  the manager's bearer token (default: manager-dev-token)
+  PIZZERIA_STAFF_TOKEN    the staff's bearer token (default: staff-dev-token)
+  PIZZERIA_BROKER_URL     RabbitMQ to publish integration events to, e.g.
+                          amqp://guest:guest@127.0.0.1/ (default: none, not published)
+  PIZZERIA_EXCHANGE       the exchange they are published to (default: facta.events)
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="{serve,day}")
     serve = commands.add_parser(
-        "serve", help="serve the HTTP API and the live kitchen board (the default)"
+        "serve",
+        help="serve the HTTP API and the live kitchen board (the default)",
+        epilog=_SERVE_SETTINGS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", help="the address to listen on (default: $PIZZERIA_HOST)")
     serve.add_argument("--port", type=int, help="the port (default: $PIZZERIA_PORT, else 8000)")
@@ -89,12 +105,21 @@ def _serve(settings: PizzeriaSettings, *, in_memory: bool, log_level: str) -> in
         settings = settings.model_copy(update={"database_url": None})
     elif settings.database_url is None:
         settings = settings.model_copy(update={"database_url": DEFAULT_DATABASE_URL})
+    # uvicorn shuts down cleanly on SIGINT and SIGTERM, then raises the signal again: a
+    # SIGTERM then ends the program like Ctrl+C does, with "closed" and exit code 0
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve(settings, log_level=log_level)
     except KeyboardInterrupt:  # uvicorn raises Ctrl+C again once it has shut down cleanly
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("Mario's Pizzeria is closed.")
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

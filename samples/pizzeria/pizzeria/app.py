@@ -3,17 +3,17 @@
 One setting chooses where the data lives, a database URL (``PizzeriaSettings``, which
 also holds the web service's tokens; ``pizzeria.web`` serves the application over HTTP):
 
-- none: in-memory persistence and read models (tests, the tutorial);
-- ``sqlite:///pizzeria.db`` or ``postgresql://...``: facta's SQLAlchemy back-end and the
-  read models in ``pizzeria_*`` tables (``pizzeria.sql``, imported only then, so the
-  in-memory pizzeria needs no database driver);
-- ``mongodb://host:27017/pizzeria?replicaSet=rs0``: facta's MongoDB back-end and the read
-  models in ``pizzeria_*`` collections (``pizzeria.mongo``, imported only then). The
-  server must be a replica set (one node is enough); a URL that names no database uses
-  the database ``pizzeria``.
+- none: in-memory persistence (tests, the tutorial);
+- ``sqlite:///pizzeria.db`` or ``postgresql://...``: facta's SQLAlchemy back-end
+  (imported only then, so the in-memory pizzeria needs no database driver);
+- ``mongodb://host:27017/pizzeria?replicaSet=rs0``: facta's MongoDB back-end (imported
+  only then). The server must be a replica set (one node is enough); a URL that names no
+  database uses the database ``pizzeria``.
 
-On a database, ``prepare_database(app)`` creates the tables (on MongoDB: the collections
-and their indexes) at start-up, idempotently, and ``close_database(app)`` closes the
+The read side is the same everywhere: the projections keep their views in the back-end's
+view store (``pizzeria.application.projections``). On a database,
+``prepare_database(app)`` creates facta's tables (on MongoDB: checks the server and
+creates the indexes) at start-up, idempotently, and ``close_database(app)`` closes the
 connections; ``open_pizzeria`` does both around the application's life.
 """
 
@@ -30,7 +30,6 @@ import injector
 from facta import Application, ApplicationBuilder, ConfigurationError, MessageKind, UnitOfWork
 from facta.application.instrumentation import Instrumentation
 from pizzeria.application.commands import AddPizza
-from pizzeria.application.read_models import InMemoryReadModels
 from pizzeria.domain.menu import Pizza
 from pizzeria.settings import PizzeriaSettings
 from pizzeria.tracing import TracingBehavior
@@ -107,7 +106,7 @@ def pizzeria_builder(
     ``settings`` gives the database URL and the rest (the web service's tokens) at once;
     pass it or ``database_url``, not both. With ``trace``, every command, committed event
     and handler run is written to it. With ``instrumentation`` (``pizzeria.telemetry``)
-    it records spans and metrics. Each ``build()`` gets read models of its own (in
+    it records spans and metrics. Each ``build()`` gets a store of its own (in
     memory) or shares the database.
     """
     if settings is None:
@@ -128,19 +127,8 @@ def pizzeria_builder(
         from facta.integration.amqp import AmqpPublisher  # needs facta[amqp]
 
         builder.publish_cloudevents(AmqpPublisher(settings.broker_url, settings.exchange))
-    if database_url is None:
-        builder.add_module(InMemoryReadModels())
-    elif is_mongodb(database_url):
-        from facta.persistence.mongo import MongoPersistence  # needs facta[mongo]
-        from pizzeria.mongo import MongoReadModels
-
-        persistence = MongoPersistence(database_url, database=_unless_named(database_url))
-        builder.use_persistence(persistence).add_module(MongoReadModels())
-    else:
-        from facta.persistence.sqlalchemy import SqlAlchemyPersistence
-        from pizzeria.sql import SqlReadModels
-
-        builder.use_persistence(SqlAlchemyPersistence(database_url)).add_module(SqlReadModels())
+    if database_url is not None:  # else the builder's default: in memory, new per build()
+        builder.use_persistence(_persistence(database_url))
     if trace is not None:
         builder.use_behavior(TracingBehavior(trace), on=[MessageKind.COMMAND, MessageKind.EVENT])
     if instrumentation is not None:
@@ -149,6 +137,17 @@ def pizzeria_builder(
 
 
 # --8<-- [end:pizzeria_builder]
+
+
+def _persistence(database_url: str) -> injector.Module:
+    """facta's back-end for ``database_url``, its driver imported only now."""
+    if is_mongodb(database_url):
+        from facta.persistence.mongo import MongoPersistence  # needs facta[mongo]
+
+        return MongoPersistence(database_url, database=_unless_named(database_url))
+    from facta.persistence.sqlalchemy import SqlAlchemyPersistence  # needs facta[sqlalchemy]
+
+    return SqlAlchemyPersistence(database_url)
 
 
 def create_app(database_url: str | None = None, *, trace: TextIO | None = None) -> Application:
@@ -160,8 +159,8 @@ def create_app(database_url: str | None = None, *, trace: TextIO | None = None) 
 
 
 class DatabaseTables:
-    """A background service that creates the missing tables (on MongoDB: collections and
-    indexes) when the application starts.
+    """A background service that creates the missing tables (on MongoDB: checks the
+    server and creates the indexes) when the application starts.
 
     Add it before the services that use the database (the outbox relay):
     ``builder.add_service(DatabaseTables).add_service(OutboxRelay)``.
@@ -172,27 +171,26 @@ class DatabaseTables:
         self._container = container
 
     async def start(self) -> None:
-        """Create facta's tables (collections) and the read models' where they are missing."""
+        """Create facta's tables (indexes), those of the views included, where missing."""
         if self._settings.in_memory:
             return
         if is_mongodb(self._settings.database_url):
             from facta.persistence.mongo import MongoStore
-            from pizzeria.mongo import create_collections
 
-            await create_collections(self._container.get(MongoStore))
+            await self._container.get(MongoStore).ready()
             return
         from sqlalchemy.ext.asyncio import AsyncEngine
 
-        from pizzeria.sql import create_tables
+        from facta.persistence.sqlalchemy import create_schema
 
-        await create_tables(self._container.get(AsyncEngine))
+        await create_schema(self._container.get(AsyncEngine))
 
     async def stop(self) -> None:
         """Nothing to do: the persistence back-end closes its connections."""
 
 
 async def prepare_database(app: Application) -> None:
-    """The start-up step: create facta's tables and the read models' where they are missing.
+    """The start-up step: create facta's tables (the views' included) where they are missing.
 
     Idempotent; in memory there is nothing to do.
     """

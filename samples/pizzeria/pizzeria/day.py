@@ -198,6 +198,6 @@ async def play_day(app: Application, out: TextIO) -> None:
     page = await app.mediator.query(ListOrders())
     for summary in page.items:
         day.say(
-            f"{summary.order_id[:8]}  {summary.status:<16} {summary.customer_name:<13} "
+            f"{summary.id[-8:]}  {summary.status:<16} {summary.customer_name:<13} "
             f"{summary.total:>6}"
         )

@@ -109,6 +109,12 @@ class PizzeriaSettings(Settings):
         """Where the data is kept, fit to print (a password is masked)."""
         return "memory" if self.database_url is None else describe_database(self.database_url)
 
+    def describe_events(self) -> str:
+        """Where integration events are published, fit to print (a password is masked)."""
+        if self.broker_url is None:
+            return f"not published (set {self.variable('broker_url')} to publish to RabbitMQ)"
+        return f"RabbitMQ {describe_database(self.broker_url)}, exchange {self.exchange!r}"
+
 
 def describe_database(url: str) -> str:
     """``url`` with its password, if any, replaced by ``***``."""

@@ -15,9 +15,12 @@ flushed, by ``PizzeriaTelemetry.shutdown``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from facta.hosting.telemetry import OpenTelemetry
 from pizzeria.settings import PizzeriaSettings
+
+if TYPE_CHECKING:  # facta[otel] is needed only when telemetry is asked for
+    from facta.hosting.telemetry import OpenTelemetry
 
 __all__ = ["PizzeriaTelemetry", "pizzeria_telemetry"]
 
@@ -55,6 +58,8 @@ def pizzeria_telemetry(settings: PizzeriaSettings) -> PizzeriaTelemetry | None:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from facta.hosting.telemetry import OpenTelemetry
 
     resource = Resource.create({"service.name": settings.service_name})
     tracer_provider = TracerProvider(resource=resource)

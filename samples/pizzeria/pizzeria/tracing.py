@@ -7,12 +7,14 @@ far down the chain from the first command it is::
     > StartCooking order_id=1f0c9a2e by=Luigi
       - StartCookingHandler
       * OrderCookingStarted #1f0c9a2e customer_phone=+390815550101 by=Luigi
-        - OrderSummaryProjection
+        - KitchenBoardProjection
       * KitchenSlotTaken #kitchen order_id=1f0c9a2e capacity=3 cooking=[1f0c9a2e]
         - KitchenBoardProjection
 
 An event is shown when its first handler runs: events are dispatched only once committed,
-so every event shown was committed.
+so every event shown was committed. Inline projections run inside the commit, not as
+handlers, so they are not shown (nor is an event that only they apply). A UUID is shown
+by its last 8 digits (order ids begin with their time, so their first digits repeat).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from facta.domain import METADATA_FIELDS
 
 __all__ = ["TracingBehavior", "describe"]
 
-_UUID = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}([0-9a-f]{8})\b")
 _MAX_LINE = 118
 _REMEMBERED_EVENTS = 1024
 

@@ -103,8 +103,8 @@ async def test_a_fourth_order_is_refused_while_three_cook_and_nothing_changes(
         await pizzeria.mediator.query(GetOrder(order_id=fourth))
     ).status is OrderStatus.CONFIRMED
     kitchen = await pizzeria.mediator.query(GetKitchen())
-    assert [order.order_id for order in kitchen.cooking] == three_cooking[:3]
-    assert [order.order_id for order in kitchen.queue] == [fourth]
+    assert [order.id for order in kitchen.cooking] == three_cooking[:3]
+    assert [order.id for order in kitchen.queue] == [fourth]
 
 
 async def test_marking_an_order_ready_frees_its_slot(

@@ -1,5 +1,5 @@
-"""The read side: order lists, the kitchen board and a customer's orders, served from read
-models that event handlers keep up to date, on every back-end."""
+"""The read side: order lists, the kitchen board and a customer's orders, served from the
+views that projections keep up to date, on every back-end."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def five_orders(place: Place) -> list[str]:
 
 
 async def listed(app: Application, query: ListOrders) -> list[str]:
-    return [summary.order_id for summary in (await app.mediator.query(query)).items]
+    return [summary.id for summary in (await app.mediator.query(query)).items]
 
 
 async def test_orders_are_listed_newest_first(
@@ -59,7 +59,7 @@ async def test_orders_are_listed_a_page_at_a_time(
 ) -> None:
     pages = [await pizzeria.mediator.query(ListOrders(page=n, page_size=2)) for n in (1, 2, 3, 4)]
 
-    assert [[item.order_id for item in page.items] for page in pages] == [
+    assert [[item.id for item in page.items] for page in pages] == [
         five_orders[4:2:-1],
         five_orders[2:0:-1],
         five_orders[:1],
@@ -133,8 +133,8 @@ async def test_the_kitchen_shows_orders_cooking_and_the_queue_oldest_first(
     kitchen = await pizzeria.mediator.query(GetKitchen())
 
     assert (kitchen.capacity, kitchen.free_slots) == (3, 2)
-    assert [order.order_id for order in kitchen.cooking] == [five_orders[0]]
-    assert [order.order_id for order in kitchen.queue] == [five_orders[1], five_orders[4]]
+    assert [order.id for order in kitchen.cooking] == [five_orders[0]]
+    assert [order.id for order in kitchen.queue] == [five_orders[1], five_orders[4]]
 
 
 async def test_an_idle_kitchen_has_every_slot_free(pizzeria: Application) -> None:
@@ -149,7 +149,7 @@ async def test_a_customer_sees_their_orders_newest_first(
     mine = await pizzeria.mediator.query(GetCustomerOrders(phone=GIULIA))
 
     assert (mine.customer.phone, mine.customer.name) == (GIULIA, "Customer 01")
-    assert [order.order_id for order in mine.orders] == five_orders[4::-2]
+    assert [order.id for order in mine.orders] == five_orders[4::-2]
 
 
 async def test_an_unknown_customer_is_not_found(pizzeria: Application) -> None:
@@ -157,7 +157,7 @@ async def test_an_unknown_customer_is_not_found(pizzeria: Application) -> None:
         await pizzeria.mediator.query(GetCustomerOrders(phone="+390000000000"))
 
 
-@pytest.mark.backends("memory")  # the SQL ones: test_sql_read_models
+@pytest.mark.backends("memory")  # the other back-ends: test_projections
 async def test_events_delivered_again_change_nothing_even_out_of_order(
     send_all: SendAll, pizzeria: Application, five_orders: list[str]
 ) -> None:
@@ -168,18 +168,17 @@ async def test_events_delivered_again_change_nothing_even_out_of_order(
     )
     orders_before = await pizzeria.mediator.query(ListOrders())
     kitchen_before = await pizzeria.mediator.query(GetKitchen())
-
     menu_before = await pizzeria.mediator.query(GetMenu())
 
-    for event in reversed(pizzeria.get(InMemoryStore).events):
-        await pizzeria.mediator.publish(event)
+    for event in reversed(pizzeria.get(InMemoryStore).events):  # as the relay would
+        await pizzeria.mediator.dispatch(event, durable=True)
 
     assert await pizzeria.mediator.query(ListOrders()) == orders_before
     assert await pizzeria.mediator.query(GetKitchen()) == kitchen_before
     assert await pizzeria.mediator.query(GetMenu()) == menu_before
 
 
-async def test_two_pizzerias_share_no_read_models() -> None:
+async def test_two_pizzerias_share_no_views() -> None:
     first, second = create_app(), create_app()
 
     await seed_menu(first)

@@ -64,3 +64,45 @@ def test_the_command_line_stops_on_a_bad_setting_with_exit_code_2(
 
     assert main([]) == 2
     assert "PIZZERIA_PORT" in capsys.readouterr().err
+
+
+def test_serve_help_lists_every_setting_with_the_broker_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for variable in (
+        "PIZZERIA_DATABASE_URL",
+        "PIZZERIA_HOST",
+        "PIZZERIA_PORT",
+        "PIZZERIA_MANAGER_TOKEN",
+        "PIZZERIA_STAFF_TOKEN",
+        "PIZZERIA_BROKER_URL",
+        "PIZZERIA_EXCHANGE",
+    ):
+        assert variable in out
+    assert "facta.events" in out
+
+
+def test_the_banner_says_where_integration_events_are_published() -> None:
+    from pizzeria.web.server import banner
+
+    settings = PizzeriaSettings.from_env(
+        {"PIZZERIA_BROKER_URL": "amqp://mario:s3cret@rabbit/", "PIZZERIA_EXCHANGE": "pizza"}
+    )
+
+    text = banner(settings)
+
+    assert "events         RabbitMQ amqp://mario:***@rabbit/, exchange 'pizza'" in text
+    assert "s3cret" not in text
+
+
+def test_the_banner_says_when_integration_events_are_not_published() -> None:
+    from pizzeria.web.server import banner
+
+    text = banner(PizzeriaSettings.from_env({}))
+
+    assert "events         not published (set PIZZERIA_BROKER_URL" in text

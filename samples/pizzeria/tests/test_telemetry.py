@@ -46,9 +46,9 @@ async def test_after_the_scripted_day_the_metrics_show_what_the_pizzeria_did(
     assert value(command, facta__message__type="PlaceOrder", facta__outcome="refused") == 1
     assert value(command, facta__message__type="StartCooking", facta__outcome="refused") == 1
     assert value(command, facta__message__type="GetMenu", facta__message__kind="query") == 1
-    projection = value(
+    projection = value(  # the asynchronous projection is a handler of the outbox
         "facta.handler.duration",
-        facta__handler="OrderSummaryProjection",
+        facta__handler="KitchenBoardProjection",
         facta__message__type="OrderPlaced",
         facta__outcome="ok",
     )

@@ -20,14 +20,16 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
 
     raise MissingExtra("otel", missing.name or "opentelemetry-api") from missing
 
+from facta.hosting.telemetry.behavior import TelemetryBehavior
 from facta.hosting.telemetry.context import parent_of, span_context_of, traceparent_of
-from facta.hosting.telemetry.instrumentation import OpenTelemetry, TelemetryBehavior
+from facta.hosting.telemetry.instrumentation import OpenTelemetry
 from facta.hosting.telemetry.metrics import (
     Instruments,
     OutboxMonitor,
     OutboxReading,
     outcome_of,
 )
+from facta.hosting.telemetry.waterfall import render_waterfall
 
 __all__ = [
     "Instruments",
@@ -37,6 +39,7 @@ __all__ = [
     "TelemetryBehavior",
     "outcome_of",
     "parent_of",
+    "render_waterfall",
     "span_context_of",
     "traceparent_of",
 ]

@@ -35,11 +35,13 @@ import injector
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from facta.application import Command, MessageKind, NextStep, OperationContext, PipelineBehavior
+from facta.application import MessageKind, PipelineBehavior
 from facta.application.instrumentation import HttpExchange, Instrumentation
 from facta.application.tracing import trace_context
 from facta.domain import DomainEvent
+from facta.errors import ConfigurationError
 from facta.hosting.services import BackgroundService
+from facta.hosting.telemetry.behavior import TelemetryBehavior
 from facta.hosting.telemetry.context import parent_of, span_context_of, traceparent_of
 from facta.hosting.telemetry.metrics import Instruments, OutboxMonitor, outcome_of
 from facta.persistence import Outbox
@@ -47,7 +49,7 @@ from facta.persistence import Outbox
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent
 
-__all__ = ["OpenTelemetry", "TelemetryBehavior"]
+__all__ = ["OpenTelemetry"]
 
 _VERSION = "0.1.0"
 _RECHECK_EVERY = 1.0  # seconds between looks for a provider configured after start-up
@@ -59,8 +61,9 @@ class OpenTelemetry(Instrumentation):
     ``tracer_provider`` and ``meter_provider`` default to the global ones (set by the
     SDK's ``trace.set_tracer_provider``, or by ``opentelemetry-instrument``); pass your
     own to keep two applications' telemetry apart, as tests do. ``name`` is the
-    ``facta.application`` attribute of the outbox's gauges; ``outbox_interval`` is how
-    often (seconds) they are read from the database.
+    ``facta.application`` attribute of the outbox's gauges (and of the meter): two
+    applications on the same providers need different names. ``outbox_interval`` is how
+    often (seconds) the gauges are read from the database.
     """
 
     def __init__(
@@ -113,7 +116,9 @@ class OpenTelemetry(Instrumentation):
         from facta.integration.publishers import CircuitBreaker, Publisher
 
         if self.instruments.monitor is not None:
-            raise RuntimeError("an OpenTelemetry instrumentation serves one application only")
+            raise ConfigurationError(
+                "an OpenTelemetry instrumentation serves one application: create one per build"
+            )
         outbox: Outbox = container.get(Outbox)  # type: ignore[type-abstract]
         monitor = OutboxMonitor(outbox, self._outbox_interval)
         self.instruments.monitor = monitor
@@ -160,6 +165,19 @@ class OpenTelemetry(Instrumentation):
         ) as span:
             with trace_context(traceparent_of(span)):
                 yield span
+
+    def projecting(self, projection: str, event: DomainEvent) -> AbstractContextManager[object]:
+        if not self.active():
+            return nullcontext()
+        return self._tracer.start_as_current_span(
+            f"{projection.rsplit('.', 1)[-1]} apply {event.event_type}",
+            attributes={
+                "facta.handler": projection,
+                "facta.event.type": event.event_type,
+                "facta.event.id": str(event.event_id),
+                "facta.projection.lifecycle": "inline",
+            },
+        )
 
     def delivering(
         self, event: DomainEvent, handlers: Sequence[str]
@@ -284,6 +302,12 @@ class OpenTelemetry(Instrumentation):
         agent = headers.get("user-agent")
         if agent:
             attributes["user_agent.original"] = agent
+        host = headers.get("host")
+        if host:
+            address, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+            attributes["server.address"] = address or host
+            if port.isdigit():
+                attributes["server.port"] = int(port)
         with self._tracer.start_as_current_span(
             method,
             context=parent_of(caller),
@@ -322,86 +346,6 @@ class _Exchange:
             span.set_attribute("http.response.status_code", self._status)
             if self._status >= 500:
                 span.set_status(Status(StatusCode.ERROR, f"HTTP {self._status}"))
-
-
-class TelemetryBehavior(PipelineBehavior):
-    """The outermost behavior of an instrumented application's pipelines.
-
-    A command or query gets a span for its ``send`` (``query``) and one for its handler;
-    an event gets one for each handler. Each records its duration and outcome.
-    """
-
-    def __init__(self, telemetry: OpenTelemetry, kind: MessageKind) -> None:
-        self._telemetry = telemetry
-        self._kind = kind
-        self._tracer = telemetry.tracer
-        self._instruments = telemetry.instruments
-
-    async def handle(
-        self, message: object, context: OperationContext, call_next: NextStep
-    ) -> object:
-        if not self._telemetry.active():
-            return await call_next()
-        if self._kind in (MessageKind.EVENT, MessageKind.INTEGRATION_EVENT):
-            return await self._handler(message, context, call_next)
-        name = type(message).__name__
-        kind = "command" if isinstance(message, Command) else "query"
-        started = time.perf_counter()
-        error: BaseException | None = None
-        try:
-            with self._tracer.start_as_current_span(
-                f"{'send' if kind == 'command' else 'query'} {name}",
-                attributes={
-                    "facta.message.kind": kind,
-                    "facta.message.type": name,
-                    "facta.message.id": str(context.message_id),
-                    "facta.correlation_id": str(context.correlation_id),
-                    "facta.handler": context.handler,
-                },
-            ) as span:
-                with trace_context(traceparent_of(span)):
-                    return await self._handler(message, context, call_next)
-        except BaseException as failure:
-            error = failure
-            raise
-        finally:
-            self._instruments.message_duration.record(
-                time.perf_counter() - started,
-                {
-                    "facta.message.kind": kind,
-                    "facta.message.type": name,
-                    "facta.outcome": outcome_of(error),
-                },
-            )
-
-    async def _handler(
-        self, message: object, context: OperationContext, call_next: NextStep
-    ) -> object:
-        handler = context.handler.rsplit(".", 1)[-1]
-        message_type = type(message).__name__
-        started = time.perf_counter()
-        error: BaseException | None = None
-        attributes: dict[str, Any] = {"facta.handler": context.handler}
-        if isinstance(message, DomainEvent):
-            attributes["facta.event.id"] = str(message.event_id)
-            attributes["facta.event.type"] = message_type
-        try:
-            with self._tracer.start_as_current_span(
-                f"{handler} handle {message_type}", attributes=attributes
-            ):
-                return await call_next()
-        except BaseException as failure:
-            error = failure
-            raise
-        finally:
-            self._instruments.handler_duration.record(
-                time.perf_counter() - started,
-                {
-                    "facta.handler": handler,
-                    "facta.message.type": message_type,
-                    "facta.outcome": outcome_of(error),
-                },
-            )
 
 
 def _configured(provider: object) -> bool:

@@ -15,6 +15,8 @@ except ImportError as missing:  # pragma: no cover - exercised in a venv without
     raise MissingExtra("web", missing.name or "fastapi") from missing
 
 from facta.hosting.web.application import (
+    CONFLICT,
+    VALIDATION,
     ApplicationDep,
     MediatorDep,
     application_of,
@@ -37,8 +39,10 @@ from facta.hosting.web.problems import (
 )
 
 __all__ = [
+    "CONFLICT",
     "DEFAULT_MAX_BODY_SIZE",
     "PROBLEM_CONTENT_TYPE",
+    "VALIDATION",
     "ApplicationDep",
     "IngestedEvent",
     "IngestionSummary",

@@ -143,7 +143,8 @@ def cloudevents_router(
     if not path.startswith("/"):
         raise ValueError(f"the path must start with '/', not {path!r}")
     if limits is None:
-        limits = IngestionLimits(max_body_size=max_body_size or DEFAULT_MAX_BODY_SIZE)
+        size = DEFAULT_MAX_BODY_SIZE if max_body_size is None else max_body_size
+        limits = IngestionLimits(max_body_size=size)
     elif max_body_size is not None:
         raise ValueError("give the body size in limits or in max_body_size, not both")
     max_size = limits.max_body_size

@@ -35,6 +35,7 @@ __all__ = [
     "ProblemResponse",
     "problem_errors",
     "problem_responses",
+    "problem_schema",
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -132,7 +133,7 @@ def problem_errors(
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` documenting problem answers, for a route's ``responses=``."""
-    schema = copy.deepcopy(_problem_schema())
+    schema = problem_schema()
     return {
         status: {
             "description": _phrase(status),
@@ -140,6 +141,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         }
         for status in statuses
     }
+
+
+def problem_schema() -> dict[str, JsonValue]:
+    """The JSON schema of ``Problem``, self-contained (a fresh copy each call)."""
+    return copy.deepcopy(_problem_schema())
 
 
 @functools.cache

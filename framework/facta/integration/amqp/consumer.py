@@ -42,6 +42,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
+from facta.application.ports.outbox import describe_error
 from facta.errors import ConfigurationError
 from facta.integration.amqp.connection import Link
 from facta.integration.amqp.dead_letters import dead_letter_copy
@@ -50,7 +51,6 @@ from facta.integration.amqp.topology import DEFAULT_EXCHANGE, QueueTopology
 from facta.integration.cloudevents import DEFAULT_LIMITS
 from facta.integration.ingestion import Ingestor
 from facta.integration.limits import IngestionLimits
-from facta.persistence.outbox import describe_error
 
 __all__ = ["AmqpConsumer", "ConsumerStats", "HasIngestor"]
 

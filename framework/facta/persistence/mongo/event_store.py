@@ -14,7 +14,9 @@ stream key refuses a second writer of one version (``ConcurrencyError``). Positi
 from the ``events`` counter, incremented *inside* the transaction: two appending
 transactions conflict on it and the later one is run again, so positions follow commit
 order and a reader of positions never skips an event that commits later. (Without
-transactions that order is not guaranteed.)
+transactions that order is not guaranteed; in a unit of work whose session was taken
+for writes of your own, a conflict on the counter cannot be retried and ends in
+``ConcurrencyError``, like any write conflict there.)
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Session
 from facta.persistence.mongo.filters import checked_str
@@ -237,3 +239,13 @@ class MongoEventStore(EventStore):
         except PyMongoError as error:
             raise PersistenceError(f"cannot read the event store: {error}") from error
         return [_record(document) for document in documents]
+
+    async def last_position(self) -> int:
+        await self._store.ready()
+        try:
+            document = await self._store.events.find_one(
+                {}, {"position": 1}, sort=[("position", -1)]
+            )
+        except PyMongoError as error:
+            raise PersistenceError(f"cannot read the event store: {error}") from error
+        return 0 if document is None else int(document["position"])

@@ -12,9 +12,12 @@ from pymongo.errors import InvalidURI
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import EventStore
+from facta.application.ports.outbox import Outbox
+from facta.application.ports.projection_store import ProjectionStore
+from facta.application.ports.unit_of_work import UnitOfWork
 from facta.errors import ConfigurationError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import EventStore
 from facta.persistence.mongo.codec import Document
 from facta.persistence.mongo.driver import MongoClient
 from facta.persistence.mongo.event_store import MongoEventStore
@@ -23,9 +26,6 @@ from facta.persistence.mongo.projections import MongoProjectionStore
 from facta.persistence.mongo.store import MongoStore
 from facta.persistence.mongo.unit_of_work import MongoUnitOfWork
 from facta.persistence.mongo.views import MongoViews
-from facta.persistence.outbox import Outbox
-from facta.persistence.projection_store import ProjectionStore
-from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["MongoPersistence", "create_client", "ensure_indexes"]
 

@@ -20,13 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from facta.application import HandlerRegistry
-from facta.domain import DomainEvent, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.mongo.codec import Document, truncate_to_millisecond
-from facta.persistence.mongo.driver import Session
-from facta.persistence.mongo.filters import checked_datetime, checked_str, checked_uuid
-from facta.persistence.mongo.store import PRUNES, MongoStore
-from facta.persistence.outbox import (
+from facta.application.ports.outbox import (
     DECODING,
     Delivery,
     DeliveryRecord,
@@ -37,6 +31,12 @@ from facta.persistence.outbox import (
     OutboxStats,
     Receipt,
 )
+from facta.domain import DomainEvent, utc_now
+from facta.errors import PersistenceError
+from facta.persistence.mongo.codec import Document, truncate_to_millisecond
+from facta.persistence.mongo.driver import Session
+from facta.persistence.mongo.filters import checked_datetime, checked_str, checked_uuid
+from facta.persistence.mongo.store import PRUNES, MongoStore
 
 __all__ = ["DECODING", "MongoOutbox"]
 

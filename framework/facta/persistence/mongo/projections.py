@@ -16,6 +16,13 @@ from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
 from facta.application import HandlerRegistry
+from facta.application.ports.outbox import DeliveryStatus, PendingEvent
+from facta.application.ports.projection_store import (
+    ProjectionLag,
+    ProjectionState,
+    ProjectionStore,
+    PruneRecord,
+)
 from facta.application.views import View
 from facta.domain import DomainEvent, utc_now
 from facta.errors import FactaError, PersistenceError
@@ -23,13 +30,6 @@ from facta.persistence.mongo.codec import Document, truncate_to_millisecond
 from facta.persistence.mongo.filters import checked_str
 from facta.persistence.mongo.store import PROJECTIONS, PRUNES, MongoStore
 from facta.persistence.mongo.views import MongoViews, collection_name
-from facta.persistence.outbox import DeliveryStatus, PendingEvent
-from facta.persistence.projection_store import (
-    ProjectionLag,
-    ProjectionState,
-    ProjectionStore,
-    PruneRecord,
-)
 
 __all__ = ["MongoProjectionStore"]
 

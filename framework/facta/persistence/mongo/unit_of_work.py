@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, TypeAlias, Union
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import LoadedStream, StreamAppend
+from facta.application.ports.outbox import DeliveryStatus, Receipt
+from facta.application.ports.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import LoadedStream, StreamAppend
 from facta.persistence.mongo.codec import Document, to_document, truncate_to_millisecond
 from facta.persistence.mongo.driver import Collection, Session
 from facta.persistence.mongo.event_store import append_streams, load_stream, stream_version
@@ -35,9 +38,6 @@ from facta.persistence.mongo.views import (
     view_key,
     view_sort,
 )
-from facta.persistence.outbox import DeliveryStatus, Receipt
-from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
-from facta.persistence.view_store import StoredView, ViewWrite
 
 if TYPE_CHECKING:
     from motor.motor_asyncio import AsyncIOMotorClientSession

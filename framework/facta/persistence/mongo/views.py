@@ -23,13 +23,13 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import OperationFailure, PyMongoError
 
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import IndexKind, View, ViewQuery, index_kind, normalized_value
 from facta.errors import ConfigurationError, InvalidViewQuery, PersistenceError
 from facta.persistence.mongo.codec import Document, to_bson, to_document
 from facta.persistence.mongo.driver import Collection, Session
 from facta.persistence.mongo.filters import checked_str
 from facta.persistence.mongo.store import MongoStore
-from facta.persistence.view_store import StoredView, ViewWrite
 
 __all__ = ["MongoViews", "collection_name", "stored_view", "view_filter", "view_sort"]
 

@@ -20,17 +20,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
-from facta.domain import event_schema_version, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.event_store import (
+from facta.application.ports.event_store import (
     EventStore,
     LoadedStream,
     StoredEvent,
     StoredSnapshot,
     StreamAppend,
 )
+from facta.domain import event_schema_version, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.sqlalchemy.documents import json_param, json_text
-from facta.persistence.sqlalchemy.schema import events, snapshots
+from facta.persistence.sqlalchemy.schema import UtcDateTime, events, snapshots
 
 __all__ = ["SqlAlchemyEventStore", "append_streams", "load_stream", "stream_version"]
 
@@ -95,22 +95,38 @@ async def append_streams(
             )
     if statements.lock is not None:
         await connection.execute(statements.lock)
-    await connection.execute(statements.append, rows)
+    await connection.execute(statements.append, rows[0] if len(rows) == 1 else rows)
     if due:
         await connection.execute(statements.snapshot, due)
 
 
-def _events_query(after_version: int, to_version: int | None, until: datetime | None) -> Executable:
+@functools.cache
+def _events_query(upto_version: bool, upto_time: bool) -> Executable:
+    """The statement reading one stream, built once per shape (building costs more than
+    running it on a local database)."""
     query = select(*_EVENT_COLUMNS).where(
         events.c.stream_type == bindparam("stream_type"),
         events.c.stream_id == bindparam("stream_id"),
-        events.c.version > after_version,
+        events.c.version > bindparam("after_version"),
     )
-    if to_version is not None:
-        query = query.where(events.c.version <= to_version)
-    if until is not None:
-        query = query.where(events.c.recorded_at <= until)
+    if upto_version:
+        query = query.where(events.c.version <= bindparam("to_version"))
+    if upto_time:
+        query = query.where(events.c.recorded_at <= bindparam("until", type_=UtcDateTime))
     return query.order_by(events.c.version)
+
+
+@functools.cache
+def _snapshot_query(upto_version: bool) -> Executable:
+    """The statement reading a stream's latest snapshot of one shape, built once."""
+    query = select(snapshots.c.version, json_text(snapshots.c.state)).where(
+        snapshots.c.stream_type == bindparam("stream_type"),
+        snapshots.c.stream_id == bindparam("stream_id"),
+        snapshots.c.state_schema == bindparam("schema"),
+    )
+    if upto_version:
+        query = query.where(snapshots.c.version <= bindparam("to_version"))
+    return query.order_by(snapshots.c.version.desc()).limit(1)
 
 
 _EVENT_COLUMNS = (
@@ -142,8 +158,14 @@ async def read_events(
 ) -> list[StoredEvent]:
     """One stream's events after ``after_version``, up to a version and a time."""
     result = await connection.execute(
-        _events_query(after_version, to_version, until),
-        {"stream_type": stream_type, "stream_id": stream_id},
+        _events_query(to_version is not None, until is not None),
+        {
+            "stream_type": stream_type,
+            "stream_id": stream_id,
+            "after_version": after_version,
+            "to_version": to_version,
+            "until": until,
+        },
     )
     return [_record(row) for row in result]
 
@@ -156,14 +178,14 @@ async def read_snapshot(
     to_version: int | None = None,
 ) -> StoredSnapshot | None:
     """The latest snapshot of a stream with ``schema``, at or before ``to_version``."""
-    query = select(snapshots.c.version, json_text(snapshots.c.state)).where(
-        snapshots.c.stream_type == stream_type,
-        snapshots.c.stream_id == stream_id,
-        snapshots.c.state_schema == schema,
-    )
-    if to_version is not None:
-        query = query.where(snapshots.c.version <= to_version)
-    row = (await connection.execute(query.order_by(snapshots.c.version.desc()).limit(1))).first()
+    parameters = {
+        "stream_type": stream_type,
+        "stream_id": stream_id,
+        "schema": schema,
+        "to_version": to_version,
+    }
+    query = _snapshot_query(to_version is not None)
+    row = (await connection.execute(query, parameters)).first()
     return None if row is None else StoredSnapshot(int(row[0]), schema, row[1])
 
 
@@ -241,3 +263,11 @@ class SqlAlchemyEventStore(EventStore):
                 return [_record(row) for row in await connection.execute(query)]
         except DBAPIError as error:
             raise PersistenceError(f"cannot read the event store: {error}") from error
+
+    async def last_position(self) -> int:
+        try:
+            async with self._engine.connect() as connection:
+                position = await connection.scalar(select(func.max(events.c.position)))
+        except DBAPIError as error:
+            raise PersistenceError(f"cannot read the event store: {error}") from error
+        return 0 if position is None else int(position)

@@ -11,17 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from facta.application import HandlerRegistry, OperationScope
 from facta.application.dependencies import FactoryProvider
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import EventStore
+from facta.application.ports.outbox import Outbox
+from facta.application.ports.projection_store import ProjectionStore
+from facta.application.ports.unit_of_work import UnitOfWork
 from facta.errors import ConfigurationError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import EventStore
-from facta.persistence.outbox import Outbox
-from facta.persistence.projection_store import ProjectionStore
 from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
 from facta.persistence.sqlalchemy.projections import SqlAlchemyProjectionStore
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from facta.persistence.sqlalchemy.views import SqlViewTables
-from facta.persistence.unit_of_work import UnitOfWork
 
 __all__ = ["SqlAlchemyPersistence", "create_engine"]
 
@@ -76,20 +76,28 @@ class SqlAlchemyPersistence(injector.Module):
         self._url = url
         self._engine = engine
         self._created: AsyncEngine | None = None
+        self._views: SqlViewTables | None = None
 
-    def services(self, container: injector.Injector) -> list[_EngineLifetime]:
-        """Disposes, when the application stops, of the engine this module created.
+    def services(self, container: injector.Injector) -> list[_ViewTablesAtStart | _EngineLifetime]:
+        """Creates, when the application starts, the tables of its projections' views
+        (so that no request pays for it, or waits for a second connection to do it), and
+        disposes, when it stops, of the engine this module created.
 
         An engine you passed in stays yours to dispose.
         """
-        return [] if self._created is None else [_EngineLifetime(self._created)]
+        found: list[_ViewTablesAtStart | _EngineLifetime] = []
+        if self._views is not None:
+            found.append(_ViewTablesAtStart(self._views, container.get(HandlerRegistry)))
+        if self._created is not None:
+            found.append(_EngineLifetime(self._created))
+        return found
 
     def configure(self, binder: injector.Binder) -> None:
         engine = self._engine
         if engine is None:
             engine = self._created = create_engine(str(self._url))
         flows: list[EventFlow] = []
-        views = SqlViewTables(engine)  # this application's view tables, created when used
+        views = self._views = SqlViewTables(engine)  # this application's view tables
 
         def build(container: injector.Injector) -> UnitOfWork:
             if not flows:
@@ -114,6 +122,22 @@ class SqlAlchemyPersistence(injector.Module):
             scope=injector.SingletonScope,
         )
         binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+class _ViewTablesAtStart:
+    """Creates (or checks) the table of every view the application's projections keep."""
+
+    def __init__(self, views: SqlViewTables, registry: HandlerRegistry) -> None:
+        self._views = views
+        self._registry = registry
+
+    async def start(self) -> None:
+        for projection in self._registry.projections:
+            for view in projection.views:
+                await self._views.table(view)
+
+    async def stop(self) -> None:
+        return None
 
 
 class _EngineLifetime:

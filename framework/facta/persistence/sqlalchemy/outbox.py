@@ -30,9 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from facta.application import HandlerRegistry
-from facta.domain import DomainEvent, utc_now
-from facta.errors import PersistenceError
-from facta.persistence.outbox import (
+from facta.application.ports.outbox import (
     DECODING,
     Delivery,
     DeliveryRecord,
@@ -43,6 +41,8 @@ from facta.persistence.outbox import (
     OutboxStats,
     Receipt,
 )
+from facta.domain import DomainEvent, utc_now
+from facta.errors import PersistenceError
 from facta.persistence.sqlalchemy.documents import json_text
 from facta.persistence.sqlalchemy.postgres_batches import PostgresBatches
 from facta.persistence.sqlalchemy.schema import deliveries, outbox, prunes, receipt_statement

@@ -18,7 +18,7 @@ from uuid import UUID
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from facta.persistence.outbox import DeliveryStatus, OutboxRow, Receipt
+from facta.application.ports.outbox import DeliveryStatus, OutboxRow, Receipt
 from facta.persistence.sqlalchemy.schema import UtcDateTime
 
 __all__ = ["PostgresBatches"]

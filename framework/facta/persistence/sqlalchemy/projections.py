@@ -22,16 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import DropTable
 
 from facta.application import HandlerRegistry
-from facta.application.views import View
-from facta.domain import DomainEvent, utc_now
-from facta.errors import FactaError, PersistenceError
-from facta.persistence.outbox import DeliveryStatus, PendingEvent
-from facta.persistence.projection_store import (
+from facta.application.ports.outbox import DeliveryStatus, PendingEvent
+from facta.application.ports.projection_store import (
     ProjectionLag,
     ProjectionState,
     ProjectionStore,
     PruneRecord,
 )
+from facta.application.views import View
+from facta.domain import DomainEvent, utc_now
+from facta.errors import FactaError, PersistenceError
 from facta.persistence.sqlalchemy.documents import json_text
 from facta.persistence.sqlalchemy.schema import deliveries, outbox, projections, prunes
 from facta.persistence.sqlalchemy.views import SqlViewTables, ViewTable, ddl_transaction, index_name

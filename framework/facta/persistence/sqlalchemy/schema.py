@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.expression import Executable
 
-from facta.persistence.outbox import DeliveryStatus
+from facta.application.ports.outbox import DeliveryStatus
 
 __all__ = [
     "UtcDateTime",

@@ -15,18 +15,18 @@ from sqlalchemy import Executable, and_, bindparam, delete, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import LoadedStream, StreamAppend
+from facta.application.ports.outbox import Receipt
+from facta.application.ports.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
-from facta.persistence.event_flow import EventFlow
-from facta.persistence.event_store import LoadedStream, StreamAppend
-from facta.persistence.outbox import Receipt
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.event_store import append_streams, load_stream, stream_version
 from facta.persistence.sqlalchemy.schema import aggregates, outbox, receipt_statement
 from facta.persistence.sqlalchemy.views import SqlViewTables, ViewTable, stored
-from facta.persistence.unit_of_work import Change, ChangeKind, Commit, StoredState, UnitOfWork
-from facta.persistence.view_store import StoredView, ViewWrite
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 

@@ -60,11 +60,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import IndexKind, View, ViewQuery, index_kind, normalized_value
 from facta.errors import ConfigurationError, PersistenceError
 from facta.persistence.sqlalchemy.documents import json_param, json_text
 from facta.persistence.sqlalchemy.schema import JsonDocument, UtcDateTime
-from facta.persistence.view_store import StoredView, ViewWrite
 
 __all__ = ["SqlViewTables", "ViewTable", "ddl_transaction", "index_name", "table_name"]
 
@@ -166,7 +166,9 @@ class ViewTable:
             Column("version", BigInteger, nullable=False),
             Column("document", JsonDocument, nullable=False),
             *(Column(column, _TYPES[kind]) for _, column, kind in fields),
-            PrimaryKeyConstraint("id", name=f"{name}_pk"),
+            # named on PostgreSQL, where a key's index name is global to the schema (swap
+            # renames it); SQLite would keep the copy's name in the renamed table's text
+            PrimaryKeyConstraint("id", name=f"{name}_pk" if dialect == "postgresql" else None),
         )
         for _, column, _ in fields:
             indexed: ColumnElement[Any] = table.c[column]

@@ -6,11 +6,11 @@ handler runs (``facta.parse_message`` reports every invalid field at once).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from facta import Command
+from facta import Command, ConflictRetry
 from pizzeria.domain.customer import Address, CustomerName, Email, PhoneNumber
 from pizzeria.domain.menu import Ingredient, MenuPrice, PizzaName, Size
 from pizzeria.domain.order import MAX_PIZZAS_PER_ORDER, Extras, Quantity
@@ -74,8 +74,12 @@ class LineRequest(BaseModel):
 class PlaceOrder(Command[str]):
     """Place and confirm an order; answers the new order's id.
 
-    A phone the pizzeria does not know yet registers the customer with the order.
+    A phone the pizzeria does not know yet registers the customer with the order. Two
+    first orders from one phone at once race to register it: the loser runs again (and
+    finds the customer registered), so both orders are placed.
     """
+
+    retry_on_conflict: ClassVar[ConflictRetry] = ConflictRetry(attempts=5)
 
     phone: PhoneNumber
     name: CustomerName

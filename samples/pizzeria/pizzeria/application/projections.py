@@ -1,25 +1,34 @@
-"""The event handlers that keep the read models up to date.
+"""The projections that keep the views, one implementation for every back-end.
 
-Each one applies committed events to its read model. Every view remembers the version
-of the last event of its aggregate it applied, so an event delivered again (or late)
-changes nothing.
+Each projection writes its views through ``uow.views(...)``: the writes commit in the
+transaction of the command (inline) or with the projection's receipt (asynchronous), or
+not at all. Applying each event once, and each aggregate's events in version order, is
+facta's job: a projection just turns an event into the next version of its views.
 
-On a database, what a projection reads and saves goes through its event handler's unit
-of work: the rows commit in one transaction with the handler's receipt. A projection that
-fails leaves no row behind (the relay runs it again later), and one that succeeded is
-never applied twice.
+- ``MenuProjection``, ``CustomerProjection`` and ``OrderSummaries`` are inline: each is
+  fed by one aggregate's events and read by the answer of the command that wrote them
+  (``POST /orders`` answers with the order's summary), so they commit with the command.
+- ``KitchenBoardProjection`` is asynchronous: it is fed by the events of several
+  aggregates (the orders and the kitchen, whose slots are mostly freed by reactions in
+  units of work of their own), and only the board's screens read it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
-from facta import DomainEventHandler
-from pizzeria.application.read_models import MenuReadModel, OrderReadModels
-from pizzeria.application.views import CustomerSummary, KitchenBoard, MenuItem, OrderSummary
+from facta import Lifecycle, Projection, UnitOfWork
+from pizzeria.application.views import (
+    CustomerSummary,
+    KitchenSlots,
+    KitchenTicket,
+    MenuItem,
+    OrderSummary,
+)
 from pizzeria.domain.customer import CustomerRegistered
 from pizzeria.domain.kitchen import KitchenSlotsChanged
-from pizzeria.domain.menu import MenuEvent, PizzaAdded, PizzaPriceChanged, PizzaRetired, Size
+from pizzeria.domain.menu import PizzaAdded, PizzaPriceChanged, PizzaRetired, Size
 from pizzeria.domain.order import (
     OrderCancelled,
     OrderDispatched,
@@ -37,53 +46,67 @@ __all__ = [
     "CustomerProjection",
     "KitchenBoardProjection",
     "MenuProjection",
-    "OrderSummaryProjection",
+    "OrderSummaries",
 ]
 
+S = TypeVar("S", bound=OrderSummary)
 
-class MenuProjection(DomainEventHandler[MenuEvent]):
-    """Keeps the menu: pizzas added, repriced and retired."""
-
-    def __init__(self, menu: MenuReadModel) -> None:
-        self._menu = menu
-
-    async def handle(self, event: MenuEvent) -> None:
-        item = await self._menu.pizza(event.name)
-        if isinstance(event, PizzaAdded):
-            if item is None:
-                await self._menu.save_pizza(
-                    MenuItem(
-                        name=event.name,
-                        base_price=event.base_price,
-                        toppings=event.toppings,
-                        prices={size: menu_price(event.base_price, size) for size in Size},
-                        version=event.aggregate_version,
-                    )
-                )
-            return
-        if item is None:
-            raise LookupError(f"{event.event_type} for {event.name!r}, which the menu never had")
-        if event.aggregate_version <= item.version:
-            return
-        update: dict[str, Any] = {"version": event.aggregate_version}
-        if isinstance(event, PizzaPriceChanged):
-            update["base_price"] = event.new_price
-            update["prices"] = {size: menu_price(event.new_price, size) for size in Size}
-        elif isinstance(event, PizzaRetired):
-            update["retired"] = True
-        await self._menu.save_pizza(item.model_copy(update=update))
+OFF_THE_BOARD = frozenset({OrderStatus.READY, OrderStatus.CANCELLED})
+"""An order in one of these leaves the kitchen's board."""
 
 
-class CustomerProjection(DomainEventHandler[CustomerRegistered]):
-    """Keeps the registered customers."""
+class MenuProjection(Projection):
+    """Keeps the menu: pizzas added, repriced and retired.
 
-    def __init__(self, read_models: OrderReadModels) -> None:
-        self._read_models = read_models
+    Inline: ``POST /menu`` and ``PUT /menu/{name}/price`` answer with the pizza as the
+    menu now shows it, committed with the change.
+    """
 
-    async def handle(self, event: CustomerRegistered) -> None:
-        await self._read_models.save_customer(
+    lifecycle = Lifecycle.INLINE
+    views = (MenuItem,)
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._menu = uow.views(MenuItem)
+
+    async def added(self, event: PizzaAdded) -> None:
+        self._menu.put(
+            MenuItem(
+                id=event.name,
+                base_price=event.base_price,
+                toppings=event.toppings,
+                prices=_prices(event.base_price),
+            )
+        )
+
+    async def repriced(self, event: PizzaPriceChanged) -> None:
+        item = await self._menu.require(event.name)
+        self._menu.put(
+            item.model_copy(
+                update={"base_price": event.new_price, "prices": _prices(event.new_price)}
+            )
+        )
+
+    async def retired(self, event: PizzaRetired) -> None:
+        item = await self._menu.require(event.name)
+        self._menu.put(item.model_copy(update={"retired": True}))
+
+
+class CustomerProjection(Projection):
+    """Keeps the registered customers.
+
+    Inline: a customer registered with their first order is there with it.
+    """
+
+    lifecycle = Lifecycle.INLINE
+    views = (CustomerSummary,)
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._customers = uow.views(CustomerSummary)
+
+    async def registered(self, event: CustomerRegistered) -> None:
+        self._customers.put(
             CustomerSummary(
-                phone=event.phone,
+                id=event.phone,
                 name=event.name,
                 email=event.email,
                 address=event.address,
@@ -92,52 +115,81 @@ class CustomerProjection(DomainEventHandler[CustomerRegistered]):
         )
 
 
-class KitchenBoardProjection(DomainEventHandler[KitchenSlotsChanged]):
-    """Keeps the kitchen board: its capacity and the orders cooking."""
+# --8<-- [start:order_summaries]
+class OrderSummaries(Projection):
+    """Keeps one summary per order, from its placement to its last transition.
 
-    def __init__(self, read_models: OrderReadModels) -> None:
-        self._read_models = read_models
+    Inline: the summary commits with the order itself, so a command's answer (``POST
+    /orders/{id}/cook`` answers with the order) reads its own write, and the history
+    lists every transition that committed, in the order they committed.
+    """
 
-    async def handle(self, event: KitchenSlotsChanged) -> None:
-        board = await self._read_models.kitchen()
-        if event.aggregate_version <= board.version:
-            return
-        await self._read_models.save_kitchen(
-            KitchenBoard(
-                capacity=event.capacity, cooking=event.cooking, version=event.aggregate_version
-            )
+    lifecycle = Lifecycle.INLINE
+    views = (OrderSummary,)
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._summaries = uow.views(OrderSummary)
+
+    async def placed(self, event: OrderPlaced) -> None:
+        self._summaries.put(_placed(OrderSummary, event))
+
+    async def changed(self, event: OrderEvent) -> None:
+        summary = await self._summaries.require(event.aggregate_id)
+        self._summaries.put(_next(summary, event))
+
+
+# --8<-- [end:order_summaries]
+
+
+# --8<-- [start:kitchen_board]
+class KitchenBoardProjection(Projection):
+    """Keeps the kitchen's board: its slots, and a ticket per order until it leaves the
+    kitchen (ready or cancelled).
+
+    Asynchronous: it is fed by the events of two aggregates, the orders and the kitchen
+    (whose slots are freed by reactions to the orders' events, committed after them), and
+    no command's answer reads it. facta applies each aggregate's events in order, so a
+    ticket never goes back to an older status however the commands race.
+    """
+
+    views = (KitchenSlots, KitchenTicket)
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._slots = uow.views(KitchenSlots)
+        self._tickets = uow.views(KitchenTicket)
+
+    async def slots_changed(self, event: KitchenSlotsChanged) -> None:
+        slots = await self._slots.get(event.aggregate_id)
+        if slots is None:
+            slots = KitchenSlots(id=event.aggregate_id, capacity=event.capacity)
+        self._slots.put(
+            slots.model_copy(update={"capacity": event.capacity, "cooking": event.cooking})
         )
 
+    async def placed(self, event: OrderPlaced) -> None:
+        self._tickets.put(_placed(KitchenTicket, event))
 
-class OrderSummaryProjection(DomainEventHandler[OrderEvent]):
-    """Keeps one summary per order, from its placement to its last transition."""
-
-    def __init__(self, read_models: OrderReadModels) -> None:
-        self._read_models = read_models
-
-    async def handle(self, event: OrderEvent) -> None:
-        summary = await self._read_models.order(event.aggregate_id)
-        if isinstance(event, OrderPlaced):
-            if summary is None:
-                await self._read_models.save_order(_placed(event))
-            return
-        if summary is None:
-            raise LookupError(
-                f"{event.event_type} for order {event.aggregate_id}, which has no summary"
-            )
-        if event.aggregate_version <= summary.version:
-            return
-        update: dict[str, Any] = {
-            "version": event.aggregate_version,
-            "updated_at": event.occurred_at,
-            **_changes(event, summary),
-        }
-        await self._read_models.save_order(summary.model_copy(update=update))
+    async def changed(self, event: OrderEvent) -> None:
+        ticket = await self._tickets.get(event.aggregate_id)
+        if ticket is None:
+            return  # the order left the board (ready or cancelled): nothing more to show
+        ticket = _next(ticket, event)
+        if ticket.status in OFF_THE_BOARD:
+            self._tickets.delete(ticket.id)
+        else:
+            self._tickets.put(ticket)
 
 
-def _placed(event: OrderPlaced) -> OrderSummary:
-    return OrderSummary(
-        order_id=event.aggregate_id,
+# --8<-- [end:kitchen_board]
+
+
+def _prices(base_price: Decimal) -> dict[Size, Decimal]:
+    return {size: menu_price(base_price, size) for size in Size}
+
+
+def _placed(view_type: type[S], event: OrderPlaced) -> S:
+    return view_type(
+        id=event.aggregate_id,
         status=OrderStatus.PENDING,
         customer_phone=event.customer_phone,
         customer_name=event.customer_name,
@@ -147,26 +199,23 @@ def _placed(event: OrderPlaced) -> OrderSummary:
         placed_at=event.occurred_at,
         updated_at=event.occurred_at,
         history=(StatusChange(status=OrderStatus.PENDING, at=event.occurred_at, by=event.by),),
-        version=event.aggregate_version,
     )
 
 
-def _changes(event: OrderEvent, summary: OrderSummary) -> dict[str, Any]:
+def _next(summary: S, event: OrderEvent) -> S:
+    """The summary after ``event``: what every order event changes in it."""
+    changes: dict[str, Any] = {"updated_at": event.occurred_at}
     if isinstance(event, OrderLineAdded):
-        return {"lines": (*summary.lines, event.line), "total": event.total}
-    if isinstance(event, OrderLineRemoved):
+        changes.update(lines=(*summary.lines, event.line), total=event.total)
+    elif isinstance(event, OrderLineRemoved):
         lines = list(summary.lines)
         del lines[event.line_no - 1]
-        return {"lines": tuple(lines), "total": event.total}
-    if not isinstance(event, OrderStatusChanged):
-        return {}
-    change = StatusChange(status=event.new_status, at=event.occurred_at, by=event.by)
-    changes: dict[str, Any] = {
-        "status": event.new_status,
-        "history": (*summary.history, change),
-    }
-    if isinstance(event, OrderDispatched):
-        changes["driver"] = event.driver
-    if isinstance(event, OrderCancelled):
-        changes["cancel_reason"] = event.reason
-    return changes
+        changes.update(lines=tuple(lines), total=event.total)
+    elif isinstance(event, OrderStatusChanged):
+        change = StatusChange(status=event.new_status, at=event.occurred_at, by=event.by)
+        changes.update(status=event.new_status, history=(*summary.history, change))
+        if isinstance(event, OrderDispatched):
+            changes["driver"] = event.driver
+        if isinstance(event, OrderCancelled):
+            changes["cancel_reason"] = event.reason
+    return summary.model_copy(update=changes)

@@ -13,11 +13,13 @@ facta.DomainError
 ```
 
 Every error keeps what it is about as attributes, so an API can answer without parsing
-the text.
+the text, and has a stable ``code`` (a slug) and ``title``: the HTTP API's problem type
+is built from the code, so renaming a class changes nothing a client sees.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 
 from facta.errors import DomainError
@@ -37,6 +39,9 @@ __all__ = [
 class InvalidOrderTransition(DomainError):
     """The order's current status does not allow the attempted transition."""
 
+    code: typing.ClassVar[str] = "invalid-order-transition"
+    title: typing.ClassVar[str] = "The order's status does not allow this"
+
     def __init__(self, order_id: str, status: str, transition: str, allowed_from: str) -> None:
         self.order_id = order_id
         self.status = status
@@ -50,6 +55,9 @@ class InvalidOrderTransition(DomainError):
 class InvalidOrderDetail(DomainError):
     """A detail a transition needs is missing or too long (a cancel reason, a driver)."""
 
+    code: typing.ClassVar[str] = "invalid-order-detail"
+    title: typing.ClassVar[str] = "A detail of the transition is unusable"
+
     def __init__(self, order_id: str, detail: str, limit: int) -> None:
         self.order_id = order_id
         self.detail = detail
@@ -59,6 +67,9 @@ class InvalidOrderDetail(DomainError):
 class OrderHasNoLines(DomainError):
     """An order without lines cannot be confirmed."""
 
+    code: typing.ClassVar[str] = "order-has-no-lines"
+    title: typing.ClassVar[str] = "The order has no lines"
+
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
         super().__init__(f"cannot confirm order {order_id}: it has no lines")
@@ -66,6 +77,9 @@ class OrderHasNoLines(DomainError):
 
 class OrderTooLarge(DomainError):
     """The order would hold more pizzas than the limit."""
+
+    code: typing.ClassVar[str] = "order-too-large"
+    title: typing.ClassVar[str] = "Too many pizzas for one order"
 
     def __init__(self, order_id: str, pizzas: int, limit: int) -> None:
         self.order_id = order_id
@@ -79,6 +93,9 @@ class OrderTooLarge(DomainError):
 class LineNotFound(DomainError):
     """The order has no line with the given number."""
 
+    code: typing.ClassVar[str] = "line-not-found"
+    title: typing.ClassVar[str] = "The order has no such line"
+
     def __init__(self, order_id: str, line_no: int, lines: int) -> None:
         self.order_id = order_id
         self.line_no = line_no
@@ -87,6 +104,9 @@ class LineNotFound(DomainError):
 
 class KitchenFull(DomainError):
     """Every cooking slot is taken; the order must wait for one to be freed."""
+
+    code: typing.ClassVar[str] = "kitchen-full"
+    title: typing.ClassVar[str] = "The kitchen is full"
 
     def __init__(self, order_id: str, capacity: int, cooking: Sequence[str]) -> None:
         self.order_id = order_id
@@ -101,6 +121,9 @@ class KitchenFull(DomainError):
 class PizzaNotAvailable(DomainError):
     """The pizza cannot be ordered (or changed): it is retired or not on the menu."""
 
+    code: typing.ClassVar[str] = "pizza-not-available"
+    title: typing.ClassVar[str] = "The pizza is not on sale"
+
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
@@ -109,6 +132,9 @@ class PizzaNotAvailable(DomainError):
 
 class PizzaAlreadyOnMenu(DomainError):
     """A pizza with that name is already on the menu (names are never reused)."""
+
+    code: typing.ClassVar[str] = "pizza-already-on-menu"
+    title: typing.ClassVar[str] = "The pizza is already on the menu"
 
     def __init__(self, name: str, retired: bool) -> None:
         self.name = name

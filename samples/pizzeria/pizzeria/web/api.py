@@ -1,7 +1,8 @@
 """The HTTP API of ``PIZZERIA.md``: the menu, orders, the kitchen and customers.
 
 Writes send a command through the mediator; every answer is read back through a query
-from the read models, which the projections update before the command returns. Errors
+from the views. A command's answer reads a view kept inline (the order's summary, the
+menu): it committed with the command, so the answer is the write itself. Errors
 are ``application/problem+json`` (facta's handlers): 404 for what does not exist, 409
 for a transition the order's status or the kitchen refuses, 422 for bad input, with the
 invalid fields. A pizza that cannot be ordered (unknown or retired) is bad input of the
@@ -143,7 +144,7 @@ async def retire_pizza(name: PizzaPath, mediator: MediatorDep, _: ManagerDep) ->
     status_code=201,
     tags=["orders"],
     summary="Place an order",
-    responses=problem_responses(422),
+    responses=problem_responses(409, 422),
 )
 async def place_order(
     body: PlaceOrderRequest, mediator: MediatorDep, response: Response

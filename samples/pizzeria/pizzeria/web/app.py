@@ -24,6 +24,7 @@ from fastapi import FastAPI, Response
 from fastapi.routing import APIRoute
 
 from facta import Application, OutboxRelay
+from facta.application import Instrumentation
 from facta.hosting import Readiness
 from facta.hosting.web.application import web_app
 from pizzeria.app import DatabaseTables, ensure_menu, pizzeria_builder
@@ -39,7 +40,10 @@ from pizzeria.web.board import (
     board_static,
 )
 
-__all__ = ["DESCRIPTION", "create_web_app"]
+__all__ = ["DESCRIPTION", "PROBLEM_BASE", "create_web_app"]
+
+PROBLEM_BASE = "https://mariospizzeria.example/problems/"
+"""The pizzeria's problem types: this base and a domain error's code (``.../kitchen-full``)."""
 
 DESCRIPTION = """\
 Mario's Pizzeria, the sample application of facta: the menu, orders from the oven to the
@@ -65,20 +69,22 @@ def _operation_id(route: APIRoute) -> str:
 
 
 # --8<-- [start:create_web_app]
-def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
+def create_web_app(
+    settings: PizzeriaSettings | None = None, *, instrumentation: Instrumentation | None = None
+) -> FastAPI:
     """The pizzeria as a FastAPI app; ``settings`` default to the environment's.
 
     Serve it with any ASGI server (``python -m pizzeria serve`` runs uvicorn). Its
     lifespan starts the application (tables, relay), puts the menu on sale on a new
     database, and at the end closes the board's streams and stops everything.
+    ``instrumentation`` replaces the telemetry the settings ask for (tests record spans).
     """
     settings = PizzeriaSettings.from_env() if settings is None else settings
-    telemetry = pizzeria_telemetry(settings)
+    telemetry = None if instrumentation is not None else pizzeria_telemetry(settings)
+    if telemetry is not None:
+        instrumentation = telemetry.instrumentation
     application = (
-        pizzeria_builder(
-            settings=settings,
-            instrumentation=None if telemetry is None else telemetry.instrumentation,
-        )
+        pizzeria_builder(settings=settings, instrumentation=instrumentation)
         .add_handler(NotifyBoardOfOrders, NotifyBoardOfKitchen)
         .add_module(BoardModule())
         .add_service(DatabaseTables)
@@ -102,6 +108,7 @@ def create_web_app(settings: PizzeriaSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        problem_base=PROBLEM_BASE,
         readiness=Readiness(max_relay_lag=timedelta(seconds=settings.max_relay_lag)),
     )
     if telemetry is not None and telemetry.prometheus_registry is not None:

@@ -2,15 +2,18 @@
 
 Two domain event handlers publish a small "board changed" message to the application's
 ``BoardChanges`` broadcaster when an order or the kitchen changes. They run after the
-commit, so only committed changes are announced, and after the read models' projections
-of the same event (handlers of one event class run in registration order, and these are
-added after the scanned projections), so a page that refetches on the message reads the
-new state. ``GET /board/events`` streams the messages; the page (``static/board.html``)
-refetches ``GET /kitchen`` and the ready orders on each one.
+commit, so only committed changes are announced, and after the kitchen board's
+projection of the same event (handlers of one event class run in registration order,
+and these are added after the scanned projection), so a page that refetches on the
+message reads the new state. ``GET /board/events`` streams the messages; the page
+(``static/board.html``) refetches ``GET /kitchen`` and the ready orders on each one.
 
 Messages are notifications, not a log: a board that reconnects refetches everything.
-Changes made by another process on the same database (the relay of another instance, a
-script) reach the boards of that process only.
+When the board's projection could not apply an event at once (it failed, or the event
+had to wait for an earlier one of its order), the relay applies it later without a new
+message: the page shows it at the next change. Changes made by another process on the
+same database (the relay of another instance, a script) reach the boards of that
+process only.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ read side's views; money is a string with two decimals (``"14.50"``), times are 
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from facta import Timestamp
 from pizzeria.application.views import (
     CustomerOrders,
     CustomerSummary,
@@ -54,7 +54,7 @@ __all__ = [
 
 Phone = Annotated[
     str,
-    StringConstraints(max_length=32, pattern=r"^\+?[0-9 ().-]+$"),
+    StringConstraints(max_length=32, pattern=r"^\+?(?:[ ().-]*[0-9]){8,16}[ ().-]*$"),
     AfterValidator(normalize_phone),
     Field(
         description="8 to 16 digits with an optional leading +; spaces, dots, dashes and "
@@ -172,7 +172,7 @@ class StatusChangeResponse(_Response):
     """One step of an order's life: the status reached, when, and who made it."""
 
     status: OrderStatus
-    at: datetime
+    at: Timestamp
     by: str
 
 
@@ -186,8 +186,8 @@ class OrderResponse(_Response):
     address: str
     lines: tuple[LineResponse, ...]
     total: Decimal
-    placed_at: datetime
-    updated_at: datetime
+    placed_at: Timestamp
+    updated_at: Timestamp
     driver: str | None
     cancel_reason: str | None
     history: tuple[StatusChangeResponse, ...]
@@ -195,8 +195,7 @@ class OrderResponse(_Response):
     @classmethod
     def of(cls, summary: OrderSummary) -> OrderResponse:
         """The answer for one order summary."""
-        fields = summary.model_dump(exclude={"order_id", "version"})
-        return cls.model_validate({"id": summary.order_id, **fields})
+        return cls.model_validate(summary.model_dump())
 
 
 class OrderPageResponse(_Response):
@@ -246,12 +245,12 @@ class CustomerResponse(_Response):
     name: str
     email: str | None
     address: str
-    registered_at: datetime
+    registered_at: Timestamp
 
     @classmethod
     def of(cls, customer: CustomerSummary) -> CustomerResponse:
         """The answer for one customer."""
-        return cls.model_validate(customer.model_dump())
+        return cls.model_validate({"phone": customer.phone, **customer.model_dump(exclude={"id"})})
 
 
 class CustomerOrdersResponse(_Response):

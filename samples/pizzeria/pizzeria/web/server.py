@@ -7,6 +7,7 @@ board's streams as soon as the server starts shutting down, so Ctrl+C stops it a
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 import threading
@@ -19,11 +20,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from facta import Application
+from facta.hosting import LOG_FORMAT, LogContext
 from pizzeria.settings import DEV_MANAGER_TOKEN, DEV_STAFF_TOKEN, PizzeriaSettings
 from pizzeria.web.app import create_web_app
 from pizzeria.web.board import BoardChanges
 
-__all__ = ["DEFAULT_DATABASE_URL", "PizzeriaServer", "serve", "serve_in_thread"]
+__all__ = ["DEFAULT_DATABASE_URL", "PizzeriaServer", "banner", "serve", "serve_in_thread"]
 
 DEFAULT_DATABASE_URL = "sqlite:///pizzeria.db"
 """Where ``serve`` keeps the data when no database URL is set: a file in the current folder."""
@@ -69,6 +71,20 @@ def serve(
     """Serve the pizzeria on ``settings.host:settings.port`` until interrupted (Ctrl+C)."""
     out = sys.stdout if out is None else out
     api = create_web_app(settings)
+    _log_with_trace_ids(api.state.facta)
+    print(banner(settings), file=out, flush=True)
+    if settings.uses_development_tokens and settings.host not in _LOOPBACK:
+        print(
+            f"WARNING: serving on {settings.host} with a development token: anyone who reads "
+            f"the README can change the menu. Set real tokens.",
+            file=sys.stderr,
+            flush=True,
+        )
+    _server(api, settings.host, settings.port, log_level).run()
+
+
+def banner(settings: PizzeriaSettings) -> str:
+    """What ``serve`` prints at start-up: where to go, where the data and events go."""
     url = f"http://{settings.host}:{settings.port}"
     if settings.uses_development_tokens:
         tokens = (
@@ -78,24 +94,24 @@ def serve(
         )
     else:
         tokens = "from the environment"
-    print(
+    return (
         f"Mario's Pizzeria is open on {url}\n"
         f"  kitchen board  {url}/board\n"
         f"  API docs       {url}/docs\n"
         f"  data           {settings.describe()}\n"
         f"  tokens         {tokens}\n"
-        f"Press Ctrl+C to stop.",
-        file=out,
-        flush=True,
+        f"  events         {settings.describe_events()}\n"
+        f"Press Ctrl+C to stop."
     )
-    if settings.uses_development_tokens and settings.host not in _LOOPBACK:
-        print(
-            f"WARNING: serving on {settings.host} with a development token: anyone who reads "
-            f"the README can change the menu. Set real tokens.",
-            file=sys.stderr,
-            flush=True,
-        )
-    _server(api, settings.host, settings.port, log_level).run()
+
+
+def _log_with_trace_ids(application: Application) -> None:
+    """Warnings and errors of facta and the pizzeria go to stderr with the trace id and
+    the correlation id of the work they come from."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    LogContext(application).install(handler)
+    logging.getLogger().addHandler(handler)
 
 
 @contextmanager

@@ -107,7 +107,7 @@ async def test_the_manager_changes_the_menu(
     assert added.json()["prices"] == {"small": "10.40", "medium": "13.00", "large": "16.90"}
     assert (repriced.status_code, repriced.json()["base_price"]) == (200, "12.50")
     assert (retired.status_code, retired.content) == (204, b"")
-    assert assert_problem(again, 409)["error"] == "PizzaAlreadyOnMenu"
+    assert assert_problem(again, 409)["code"] == "pizza-already-on-menu"
     assert "retired" in assert_problem(retired_again, 404)["detail"]
     names = [pizza["name"] for pizza in (await client.get("/menu")).json()]
     assert names == ["diavola", "margherita", "pepperoni", "quattro-formaggi", "vegetariana"]

@@ -250,7 +250,7 @@ async def test_every_bad_request_leaves_every_table_of_the_database_as_it_was(
 ) -> None:
     existing = await place()
     before = await row_counts(application)
-    assert before["pizzeria_orders"] == 1 and before["facta_outbox"] > 0
+    assert before["facta_view_order_summary"] == 1 and before["facta_outbox"] > 0
 
     for parameters in CASES:
         method, path, role, json, order, params, content, _ = parameters.values

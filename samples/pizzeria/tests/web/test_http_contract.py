@@ -4,6 +4,7 @@ and security, and an unexpected failure is a 500 problem that gives nothing away
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -90,12 +91,91 @@ def test_openapi_documents_the_limits_and_the_problem_answers(spec: dict[str, An
     assert (line["quantity"]["minimum"], line["quantity"]["maximum"]) == (1, 10)
     assert line["extras"]["maxItems"] == 5
     assert schemas["PlaceOrderRequest"]["additionalProperties"] is False
-    assert set(placing) == {"201", "422"}
+    assert set(placing) == {"201", "409", "422"}
     assert "application/problem+json" in placing["422"]["content"]
     cook = spec["paths"]["/orders/{order_id}/cook"]["post"]["responses"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(cook)
     events = spec["paths"]["/board/events"]["get"]["responses"]["200"]["content"]
     assert "text/event-stream" in events
+
+
+def test_openapi_documents_every_error_answer_as_a_problem(spec: dict[str, Any]) -> None:
+    errors = {
+        (method, path, status): set(response.get("content", {}))
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45"
+    }
+
+    assert errors
+    assert {kinds for kinds in map(frozenset, errors.values())} == {
+        frozenset({"application/problem+json"})
+    }
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "valid"),
+    [
+        pytest.param("+39 081 555 0101", True, id="spaced"),
+        pytest.param("12345678", True, id="eight-digits"),
+        pytest.param("+1234567890123456", True, id="sixteen-digits"),
+        pytest.param("1234567", False, id="seven-digits"),
+        pytest.param("+12345678901234567", False, id="seventeen-digits"),
+        pytest.param("+39 (081) ---", False, id="separators-only"),
+    ],
+)
+async def test_the_phone_rule_in_the_schema_is_the_one_the_server_applies(
+    spec: dict[str, Any], client: httpx.AsyncClient, order_body: Any, phone: str, valid: bool
+) -> None:
+    pattern = spec["components"]["schemas"]["PlaceOrderRequest"]["properties"]["phone"]["pattern"]
+
+    answer = await client.post("/orders", json=order_body(phone=phone))
+
+    assert (re.fullmatch(pattern, phone) is not None) is valid
+    assert (answer.status_code == 201) is valid, answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        pytest.param("delete", "/orders", "GET, POST", id="orders"),
+        pytest.param("post", "/menu/margherita", "DELETE", id="a-pizza"),
+        pytest.param("patch", "/menu", "GET, POST", id="menu"),
+    ],
+)
+async def test_a_405_lists_every_method_the_path_allows(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    answer = await client.request(method, path)
+
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == allowed
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_body_that_is_not_utf8_is_a_422_like_malformed_json(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"content-type": "application/json"}
+
+    not_utf8 = await client.post("/orders", content=b'{"name": "\xff\xfe"}', headers=headers)
+    malformed = await client.post("/orders", content=b'{"name": ', headers=headers)
+
+    assert (not_utf8.status_code, malformed.status_code) == (422, 422)
+    assert not_utf8.headers["content-type"] == "application/problem+json"
+    assert not_utf8.json()["type"] == malformed.json()["type"] == "urn:facta:problem:validation"
+    assert not_utf8.json()["errors"][0]["code"] == "utf8_invalid"
+
+
+async def test_timestamps_in_answers_carry_milliseconds_fixed_width(
+    client: httpx.AsyncClient, order_body: Any
+) -> None:
+    order = (await client.post("/orders", json=order_body())).json()
+
+    stamps = [order["placed_at"], order["updated_at"], *(step["at"] for step in order["history"])]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", at) for at in stamps), stamps
 
 
 async def test_an_unexpected_error_in_a_query_is_a_500_problem_without_internals(

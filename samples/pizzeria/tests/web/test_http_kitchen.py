@@ -42,7 +42,7 @@ async def test_the_fourth_order_waits_for_a_free_slot(
 
     assert refused.status_code == 409, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
-    assert (refused.json()["error"], refused.json()["status"]) == ("KitchenFull", 409)
+    assert (refused.json()["code"], refused.json()["status"]) == ("kitchen-full", 409)
     assert "3 of 3 slots cooking" in refused.json()["detail"]
     kitchen = (await client.get("/kitchen")).json()
     assert (kitchen["capacity"], kitchen["free_slots"]) == (3, 0)

@@ -144,7 +144,8 @@ async def test_a_refused_transition_is_a_409_and_changes_nothing(
     assert answer.status_code == 409, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     problem = answer.json()
-    assert (problem["status"], problem["error"]) == (409, "InvalidOrderTransition")
+    assert (problem["status"], problem["code"]) == (409, "invalid-order-transition")
+    assert problem["type"] == "https://mariospizzeria.example/problems/invalid-order-transition"
     assert f"it is {status}" in problem["detail"]
     assert (await client.get(f"/orders/{order_id}")).json() == before
     assert (await client.get("/kitchen")).json() == kitchen

@@ -118,7 +118,7 @@ function card(order, actions) {
   item.dataset.orderId = order.id;
   const head = document.createElement("div");
   head.className = "card-head";
-  head.append(text("strong", order.customer_name), text("code", `#${order.id.slice(0, 8)}`));
+  head.append(text("strong", order.customer_name), text("code", `#${order.id.slice(-8)}`));
   const since = order.history.length ? order.history[order.history.length - 1].at : order.placed_at;
   const meta = text("p", `${order.status.replace(/_/g, " ")} since ${clock(since)} · total ${order.total}`);
   meta.className = "meta";
@@ -165,7 +165,7 @@ function dispatchControls(order) {
   driver.placeholder = "driver";
   driver.maxLength = 100;
   driver.required = true;
-  driver.setAttribute("aria-label", `Driver for order ${order.id.slice(0, 8)}`);
+  driver.setAttribute("aria-label", `Driver for order ${order.id.slice(-8)}`);
   const send = text("button", "Dispatch");
   send.type = "submit";
   send.dataset.action = "dispatch";

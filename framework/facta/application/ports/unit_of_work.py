@@ -1,0 +1,423 @@
+"""The unit of work and repository contracts, and the commit algorithm every back-end shares.
+
+A ``UnitOfWork`` tracks the aggregates one operation loads and adds. ``commit`` writes all
+of their changes and all of their uncommitted events in one atomic step (optimistic
+concurrency on each aggregate's version), and only then hands the events on for dispatch.
+A back-end implements three hooks: ``load_state``, ``write_changes`` and ``discard``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from facta.application.event_flow import EventFlow
+from facta.application.ports.event_store import LoadedStream, StreamAppend, replay, stream_appends
+from facta.application.ports.outbox import OutboxEntry, Receipt
+from facta.application.ports.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
+from facta.application.views import View, ViewQuery
+from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
+from facta.errors import ConfigurationError, NotFound, PersistenceError
+
+__all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
+
+A = TypeVar("A", bound=AggregateRoot)
+V = TypeVar("V", bound=View)
+
+
+class ChangeKind(enum.Enum):
+    """What a commit does to one stored aggregate."""
+
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """An aggregate's state as a back-end loaded it, and its version.
+
+    ``state`` is JSON text (the default storage) or a mapping of field values (a back-end
+    that maps aggregates to columns); either is validated into the aggregate's model.
+    """
+
+    state: str | bytes | Mapping[str, Any]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Everything one unit of work writes in one transaction.
+
+    The aggregate ``changes``; the events, as outbox ``entries``; when the unit of work
+    belongs to an event handler's operation, the ``receipt`` of that handler's success,
+    which must be refused (``AlreadyDelivered``) if it was recorded before; and the
+    ``views`` its projections (or handlers) wrote.
+    The ``appends`` of event-sourced aggregates' streams go in the same transaction.
+    """
+
+    changes: Sequence[Change]
+    entries: Sequence[OutboxEntry]
+    receipt: Receipt | None
+    views: Sequence[ViewWrite] = ()
+    appends: Sequence[StreamAppend] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to write at all."""
+        return not (self.changes or self.entries or self.receipt or self.views or self.appends)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One aggregate write of a commit, as a back-end must apply it.
+
+    ``INSERT`` must fail if the id exists; ``UPDATE`` and ``DELETE`` must apply only if the
+    stored version is still ``expected_version``. Any failure raises ``ConcurrencyError``.
+    """
+
+    kind: ChangeKind
+    aggregate: AggregateRoot
+    expected_version: int
+    new_version: int
+    state_json: str
+
+    @property
+    def aggregate_type(self) -> str:
+        """The stored type name of the aggregate."""
+        return self.aggregate.aggregate_type
+
+    @property
+    def aggregate_id(self) -> str:
+        """The id of the aggregate."""
+        return self.aggregate.id
+
+
+class _Status(enum.Enum):
+    NEW = "new"
+    LOADED = "loaded"
+    REMOVED = "removed"
+
+
+@dataclass(slots=True)
+class _Tracked:
+    aggregate: AggregateRoot
+    status: _Status
+    loaded_json: str | None
+
+
+class UnitOfWork(ABC):
+    """Tracks the aggregates of one operation and commits them, with their events, at once.
+
+    Ask it for a ``repository(AggregateType)``; change aggregates through their methods;
+    the transaction behavior commits when the handler returns and rolls back when it
+    raises. Aggregates handed out are this unit of work's own copies: nothing another
+    unit of work does is visible to them, and nothing of theirs is visible elsewhere
+    before ``commit``.
+    """
+
+    def __init__(self, event_flow: EventFlow) -> None:
+        self._event_flow = event_flow
+        self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
+        self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
+        self._ended = False
+        self._view_stores: dict[type[View], ViewStore[Any]] = {}
+        self._view_tracker = ViewTracker()
+        self._view_storage: dict[type[View], type[View]] = {}
+
+    def views(self, view_type: type[V]) -> ViewStore[V]:
+        """The store of ``view_type`` in this unit of work (read models, kept by projections)."""
+        store = self._view_stores.get(view_type)
+        if store is None:
+            if not (isinstance(view_type, type) and issubclass(view_type, View)):
+                raise ConfigurationError(f"{view_type!r} is not a View subclass")
+            storage = self._view_storage.get(view_type)
+            store = self._view_stores[view_type] = ViewStore(self, view_type, storage)
+        return cast(ViewStore[V], store)
+
+    def store_views_in(self, copies: Mapping[type[View], type[View]]) -> None:
+        """Have ``views(V)`` read and write the copy of ``V`` instead (what a rebuild
+        fills before it swaps the copies in); call it before asking for the stores."""
+        self._view_storage.update(copies)
+        self._view_stores.clear()
+
+    def repository(self, aggregate_type: type[A]) -> Repository[A]:
+        """The repository of ``aggregate_type`` in this unit of work."""
+        self._check_open()
+        repository = self._repositories.get(aggregate_type)
+        if repository is None:
+            repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
+        return cast(Repository[A], repository)
+
+    def collect_events(self) -> list[DomainEvent]:
+        """Every uncommitted event of every tracked aggregate, in the order recorded."""
+        pending: list[tuple[int, DomainEvent]] = []
+        for tracked in self._tracked.values():
+            pending.extend(tracked.aggregate.uncommitted_records())
+        pending.sort(key=lambda record: record[0])
+        return [event for _, event in pending]
+
+    async def commit(self, *, receipt: Receipt | None = None) -> None:
+        """Write every change, event and the receipt atomically, then dispatch the events.
+
+        Raises ``ConcurrencyError`` (and writes nothing) when another writer changed one of
+        the aggregates first. Events are dispatched only after the write succeeded, in the
+        order they were recorded. ``receipt`` is for the transaction behavior of event
+        handlers: it records the handler's success with its writes.
+        """
+        self._check_open()
+        events = self.collect_events()
+        changes = self._changes()
+        sourced = self._event_sourced()
+        with self._event_flow.committing(self, len(changes) + len(sourced), len(events)):
+            entries = self._event_flow.prepare(events)  # stamped in the commit's trace
+            if entries:
+                await self._event_flow.apply_inline(self, entries)
+            views = self._view_tracker.writes()
+            appends = self._appends(sourced, entries)
+            await self.write_changes(Commit(changes, entries, receipt, views, appends))
+        self._view_tracker.committed(views)
+        for append in appends:
+            append.aggregate.mark_committed(append.new_version)
+            stream_key = (type(append.aggregate), append.stream_id)
+            self._tracked[stream_key] = _Tracked(append.aggregate, _Status.LOADED, None)
+        for change in changes:
+            key = (type(change.aggregate), change.aggregate_id)
+            if change.kind is ChangeKind.DELETE:
+                del self._tracked[key]
+                continue
+            change.aggregate.mark_committed(change.new_version)
+            self._tracked[key] = _Tracked(change.aggregate, _Status.LOADED, change.state_json)
+        await self._event_flow.dispatch(entries)
+
+    async def rollback(self) -> None:
+        """Forget every tracked aggregate and uncommitted event; nothing is written."""
+        self._tracked.clear()
+        self._view_tracker.clear()
+        await self.discard()
+
+    async def aclose(self) -> None:
+        """End the unit of work; changes that were not committed are discarded.
+
+        Its operation calls it when it ends; using the unit of work afterwards raises
+        ``ConfigurationError`` rather than loading or committing outside any operation.
+        """
+        await self.rollback()
+        self._ended = True
+
+    def uncommitted(self) -> list[AggregateRoot]:
+        """The tracked aggregates that a commit would write (changed, new or removed)."""
+        return [
+            tracked.aggregate
+            for tracked in self._tracked.values()
+            if tracked.aggregate.uncommitted_events
+            or (
+                not isinstance(tracked.aggregate, EventSourcedAggregate)
+                and (
+                    tracked.status is not _Status.LOADED
+                    or tracked.aggregate.model_dump_json() != tracked.loaded_json
+                )
+            )
+        ]
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise ConfigurationError(
+                f"this {type(self).__name__} belonged to an operation that has ended: ask "
+                f"for the unit of work in the operation that uses it (a handler's "
+                f"constructor, or inside `async with app.operation():`), and do not keep it"
+            )
+
+    def _changes(self) -> list[Change]:
+        changes: list[Change] = []
+        for (_, tracked_id), tracked in self._tracked.items():
+            aggregate = tracked.aggregate
+            if aggregate.id != tracked_id:  # set around validation: never write over another
+                raise ConfigurationError(
+                    f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
+                    f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
+                )
+            if isinstance(aggregate, EventSourcedAggregate):
+                continue  # its events are its changes: see _appends
+            if tracked.status is _Status.REMOVED:
+                changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
+                continue
+            state_json = aggregate.model_dump_json()
+            if tracked.status is _Status.NEW:
+                kind = ChangeKind.INSERT
+            elif aggregate.uncommitted_events or state_json != tracked.loaded_json:
+                kind = ChangeKind.UPDATE
+            else:
+                continue
+            changes.append(
+                Change(kind, aggregate, aggregate.version, aggregate.next_version(), state_json)
+            )
+        return changes
+
+    def _event_sourced(self) -> list[EventSourcedAggregate]:
+        """The tracked event-sourced aggregates with events to append."""
+        sourced: list[EventSourcedAggregate] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if isinstance(aggregate, EventSourcedAggregate):
+                if not aggregate.uncommitted_events:
+                    if tracked.status is _Status.NEW:
+                        raise ConfigurationError(
+                            f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                            f"events: an event-sourced aggregate exists through its events, "
+                            f"so record the one that creates it"
+                        )
+                    continue
+                sourced.append(aggregate)
+        return sourced
+
+    @staticmethod
+    def _appends(
+        sourced: Sequence[EventSourcedAggregate], entries: Sequence[OutboxEntry]
+    ) -> list[StreamAppend]:
+        """The stream appends of ``sourced``, with their events as stamped for the outbox."""
+        if not sourced:
+            return []
+        stamped = {entry.event.event_id: entry.event for entry in entries}
+        return stream_appends(sourced, stamped)
+
+    async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
+        self._check_open()
+        if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
+            raise PersistenceError(
+                f"refused {type(aggregate_id).__name__} {aggregate_id!r:.80} as the id of a "
+                f"{aggregate_type.aggregate_type}: aggregate ids are str; validate ids taken "
+                f"from user input as str first"
+            )
+        key = (aggregate_type, aggregate_id)
+        tracked = self._tracked.get(key)
+        if tracked is not None:
+            if tracked.status is _Status.REMOVED:
+                return None
+            return cast(A, tracked.aggregate)
+        if issubclass(aggregate_type, EventSourcedAggregate):
+            stream = await self.load_stream(aggregate_type, aggregate_id)
+            sourced = replay(aggregate_type, aggregate_id, stream, self._event_flow.registry)
+            if sourced is not None:
+                self._tracked[key] = _Tracked(sourced, _Status.LOADED, None)
+            return cast(A | None, sourced)
+        stored = await self.load_state(aggregate_type, aggregate_id)
+        if stored is None:
+            return None
+        state = stored.state
+        if isinstance(state, str | bytes):
+            aggregate = aggregate_type.restore_json(state, stored.version)
+        else:
+            aggregate = aggregate_type.restore(state, stored.version)
+        self._tracked[key] = _Tracked(aggregate, _Status.LOADED, aggregate.model_dump_json())
+        return aggregate
+
+    def _add(self, aggregate: AggregateRoot) -> None:
+        self._check_open()
+        key = (type(aggregate), aggregate.id)
+        tracked = self._tracked.get(key)
+        if tracked is not None and tracked.aggregate is not aggregate:
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} is already tracked by this unit "
+                f"of work as another object: load it with get() instead of adding a new one"
+            )
+        if tracked is None:
+            status = _Status.NEW if aggregate.version == 0 else _Status.LOADED
+            self._tracked[key] = _Tracked(aggregate, status, None)
+
+    def _remove(self, aggregate: AggregateRoot) -> None:
+        key = (type(aggregate), aggregate.id)
+        tracked = self._tracked.get(key)
+        if tracked is None or tracked.aggregate is not aggregate:
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} was not loaded by this unit of "
+                f"work: get() it from the repository before removing it"
+            )
+        if isinstance(aggregate, EventSourcedAggregate):
+            raise ConfigurationError(
+                f"{aggregate.aggregate_type} {aggregate.id!r} is event-sourced: its history "
+                f"is kept, not deleted; record an event that closes it instead"
+            )
+        if tracked.status is _Status.NEW:
+            del self._tracked[key]
+        else:
+            tracked.status = _Status.REMOVED
+
+    @abstractmethod
+    async def load_state(
+        self, aggregate_type: type[AggregateRoot], aggregate_id: str
+    ) -> StoredState | None:
+        """Back-end hook: the stored state of one aggregate, or None if there is none."""
+
+    @abstractmethod
+    async def write_changes(self, commit: Commit) -> None:
+        """Back-end hook: apply the changes, append the outbox entries, record the
+        receipt and write the views in one transaction, or nothing at all.
+
+        It is called on every commit, also with nothing to write, so that a back-end can
+        commit work done directly in its transaction (a read model's rows, say).
+
+        Raise ``ConcurrencyError`` when a version check fails (an insert whose id exists
+        included, for aggregates and views alike), ``AlreadyDelivered`` when the receipt
+        exists (and is not a failure), and translate driver errors into ``PersistenceError``.
+        """
+
+    async def discard(self) -> None:
+        """Back-end hook: abandon any open transaction; the default does nothing."""
+        return None
+
+    async def load_view(self, view_type: type[View], view_id: str) -> StoredView | None:
+        """Back-end hook: one committed view and its version, or None."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def query_views(self, query: ViewQuery) -> list[StoredView]:
+        """Back-end hook: the committed views matching a checked query, sorted and sliced."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def count_views(self, query: ViewQuery) -> int:
+        """Back-end hook: how many committed views match a query's conditions."""
+        raise ConfigurationError(f"{type(self).__qualname__} does not store views")
+
+    async def load_stream(
+        self, aggregate_type: type[EventSourcedAggregate], aggregate_id: str
+    ) -> LoadedStream:
+        """Back-end hook: an event-sourced aggregate's latest snapshot of the current
+        ``state_schema()`` (when it takes snapshots) and the events after it."""
+        raise ConfigurationError(
+            f"{type(self).__name__} has no event store: {aggregate_type.aggregate_type} is "
+            f"event-sourced; use a back-end that stores streams"
+        )
+
+
+class Repository(Generic[A]):
+    """The aggregates of one type, as seen through one unit of work.
+
+    Loaded aggregates are tracked: change them through their methods and the unit of work
+    writes them on commit. Loading the same id twice gives the same object.
+    """
+
+    def __init__(self, unit_of_work: UnitOfWork, aggregate_type: type[A]) -> None:
+        self._uow = unit_of_work
+        self._type = aggregate_type
+
+    async def get(self, aggregate_id: str) -> A:
+        """The aggregate with ``aggregate_id``; raises ``NotFound`` if there is none."""
+        aggregate = await self._uow._get(self._type, aggregate_id)
+        if aggregate is None:
+            raise NotFound(self._type.aggregate_type, aggregate_id)
+        return aggregate
+
+    async def find(self, aggregate_id: str) -> A | None:
+        """The aggregate with ``aggregate_id``, or None if there is none."""
+        return await self._uow._get(self._type, aggregate_id)
+
+    def add(self, aggregate: A) -> None:
+        """Track a new aggregate, inserted on commit (``ConcurrencyError`` if its id exists)."""
+        self._uow._add(aggregate)
+
+    def remove(self, aggregate: A) -> None:
+        """Delete a loaded aggregate on commit; its recorded events are still committed."""
+        self._uow._remove(aggregate)
