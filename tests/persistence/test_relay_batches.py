@@ -14,7 +14,7 @@ import injector
 import pytest
 
 from conftest import Backend
-from facta import Application, ApplicationBuilder, DomainEventHandler, UnitOfWork
+from facta import Application, ApplicationBuilder, DomainEventHandler, PersistenceError, UnitOfWork
 from facta.application.receipts import DeferredReceipts
 from facta.integration import OutboxRelay
 from facta.persistence import (
@@ -212,3 +212,18 @@ def test_receipts_are_deferred_only_while_a_batch_collects_them() -> None:
 
     assert receipts == [receipt]
     assert deferred.defer(receipt) is False  # no batch in progress: written at once
+
+
+async def test_an_error_of_one_concurrent_delivery_is_raised_as_itself(
+    backend: Backend, seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = build(backend, seen, Recorder)
+    await commit_without_dispatch(app, monkeypatch)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise PersistenceError("the database went away")
+
+    monkeypatch.setattr(app.mediator, "dispatch", broken)
+
+    with pytest.raises(PersistenceError, match="went away"):
+        await app.get(OutboxRelay).run_once()

@@ -54,7 +54,7 @@ def register(
     )
     rebuild.add_argument("name", help="the projection's class name (or full name)")
     rebuild.add_argument(
-        "--batch", type=positive_int, default=500, metavar="N", help="events per batch (500)"
+        "--batch", type=positive_int, default=5_000, metavar="N", help="events per batch (5000)"
     )
     rebuild.add_argument(
         "--drain",

@@ -76,9 +76,12 @@ class OutboxRelay:
                 await self._deliver_groups(iter(groups), outcome)
             else:
                 queue = iter(groups)  # shared: each worker takes the next aggregate's events
-                async with asyncio.TaskGroup() as tasks:
-                    for _ in range(workers):
-                        tasks.create_task(self._deliver_groups(queue, outcome))
+                try:
+                    async with asyncio.TaskGroup() as tasks:
+                        for _ in range(workers):
+                            tasks.create_task(self._deliver_groups(queue, outcome))
+                except BaseExceptionGroup as group:  # what a sequential delivery would raise
+                    raise group.exceptions[0] from group
         await self._outbox.complete(outcome.delivered, receipts)
         for event, handlers, failures in outcome.failed:
             await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
