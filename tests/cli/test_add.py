@@ -49,6 +49,15 @@ ADDED = {
         "application/on_something_with_a_long_name_happened.py",
         "tests/test_something_with_a_long_name_happened.py",
     ],
+    ("projection", "TicketBoard"): ["application/ticket_board.py", "tests/test_ticket_board.py"],
+    ("projection", "AProjectionWithAVeryLongNameAb"): [
+        "application/a_projection_with_a_very_long_name_ab.py",
+        "tests/test_a_projection_with_a_very_long_name_ab.py",
+    ],
+}
+OPTIONS = {
+    ("projection", "TicketBoard"): ["--on", "TicketOpened"],  # the template's, with a title
+    ("projection", "AProjectionWithAVeryLongNameAb"): ["--on", "SomethingWithALongNameHappened"],
 }
 
 
@@ -69,7 +78,7 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Grown]:
         patch.chdir(project / "tests")  # facta add finds the project above
         for kind, name in ADDED:
             with redirect_stdout(io.StringIO()) as out:
-                assert main(["add", kind, name]) == 0
+                assert main(["add", kind, name, *OPTIONS.get((kind, name), [])]) == 0
             outputs[kind, name] = out.getvalue()
     yield Grown(project, outputs)
 
@@ -154,8 +163,29 @@ def test_outside_a_project_it_says_where_to_run(
 
 
 def test_an_unknown_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["add", "projection", "Customers"]) == 2
-    assert "invalid choice: 'projection'" in capsys.readouterr().err
+    assert main(["add", "saga", "Customers"]) == 2
+    assert "invalid choice: 'saga'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param([], "name one with --on EVENT", id="no event"),
+        pytest.param(["--on", "NoSuchThing"], "no class NoSuchThing in", id="unknown event"),
+    ],
+)
+def test_a_projection_needs_an_event_of_the_project(
+    grown: Grown,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(grown.project)
+
+    assert main(["add", "projection", "Board", *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not (grown.project / "src" / PACKAGE / "application" / "board.py").exists()
 
 
 @pytest.mark.parametrize(

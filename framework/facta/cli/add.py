@@ -1,8 +1,11 @@
-"""``facta add aggregate|command|query|event NAME``: grow a project made by ``facta new``.
+"""``facta add aggregate|command|query|event|projection NAME``: grow a project made by
+``facta new``.
 
 Each kind writes new files only, in the layer it belongs to, with a test beside the
 example's: an aggregate (``domain/``), a command or a query with its handler
-(``application/``), a domain event (``domain/``) with a handler of it (``application/``).
+(``application/``), a domain event (``domain/``) with a handler of it (``application/``),
+a projection and the view it keeps (``application/``) from an event of the project
+(``--on EVENT``).
 What it writes passes ``ruff`` and ``mypy --strict`` as it is, and its test passes; the
 TODO is in the docstrings, and each message has one placeholder field,
 ``todo_replace_me``, to replace with its own. It never overwrites a file, refuses a name
@@ -14,8 +17,11 @@ command's is (``RegisterCustomer``, not ``CustomerRegistered``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import keyword
 import re
+import sys
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +41,7 @@ __all__ = [
     "tense_warning",
 ]
 
-KINDS = ("aggregate", "command", "query", "event")
+KINDS = ("aggregate", "command", "query", "event", "projection")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "add"
 ANSWERS_FILE = ".copier-answers.yml"
 LINE_LENGTH = 100
@@ -61,14 +67,22 @@ def register(
     """Add ``facta add``."""
     add = commands.add_parser(
         "add",
-        help="add an aggregate, command, query or event (and its test) to a project",
+        help="add an aggregate, command, query, event or projection (and its test)",
         description="Add files to a project made by `facta new`, with their tests: an "
         "aggregate (domain/NAME.py), a command or a query with its handler "
-        "(application/NAME.py), or a domain event (domain/NAME.py) with a handler of it "
-        "(application/on_NAME.py). Existing files are never overwritten.",
+        "(application/NAME.py), a domain event (domain/NAME.py) with a handler of it "
+        "(application/on_NAME.py), or a projection with the view it keeps "
+        "(application/NAME.py) from the event --on names. Existing files are never "
+        "overwritten.",
     )
     add.add_argument("kind", choices=KINDS, metavar="{" + ",".join(KINDS) + "}")
     add.add_argument("name", metavar="NAME", help=f"the class's name: {NAME_RULE}")
+    add.add_argument(
+        "--on",
+        metavar="EVENT",
+        help="for a projection: the domain event class of the project it applies "
+        "(TicketOpened); add a method per further event afterwards",
+    )
     add.add_argument(
         "--project", default=".", metavar="PATH", help="the project (default: the one here)"
     )
@@ -139,9 +153,10 @@ def module_name(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
 
 
-def plan(kind: str, name: str, package: Path) -> list[Addition]:
+def plan(kind: str, name: str, package: Path, on: str | None = None) -> list[Addition]:
     """The files that ``facta add KIND NAME`` writes for the package at ``package``
-    (``src/<package>``); its tests go to ``tests/`` beside ``src/``."""
+    (``src/<package>``); its tests go to ``tests/`` beside ``src/``. A projection applies
+    the event class ``on``, found in the package's ``domain``."""
     name = class_name(name)
     module = module_name(name)
     tests = package.parent.parent / "tests"
@@ -181,6 +196,8 @@ def plan(kind: str, name: str, package: Path) -> list[Addition]:
             _render("query", package / "application" / module, names),
             _render("query_test", tests / test, test_names),
         ]
+    if kind == "projection":
+        return _projection(name, module, package, tests, names, on)
     handler = f"On{name}"
     names.update(handler=handler, all=_all([name]))
     handler_names = {
@@ -197,6 +214,81 @@ def plan(kind: str, name: str, package: Path) -> list[Addition]:
         _render("event_handler", package / "application" / f"on_{module}", handler_names),
         _render("event_test", tests / test, {**names, "imports": "\n".join(imports)}),
     ]
+
+
+def _projection(
+    name: str, module: str, package: Path, tests: Path, names: dict[str, str], on: str | None
+) -> list[Addition]:
+    if not on:
+        raise UsageError(
+            "a projection applies events: name one with --on EVENT (a DomainEvent class of "
+            "the project, e.g. --on TicketOpened)"
+        )
+    event = class_name(on)
+    event_module = _event_module(event, package)
+    view = name if name.endswith("View") else f"{name}View"
+    if view == name:
+        name = name.removesuffix("View") or name
+    application = f"{package.name}.application.{module}"
+    names.update(
+        name=name,
+        view=view,
+        event=event,
+        method=module_name(event),
+        method_def=_def(module_name(event), ["self", f"event: {event}"], "None", indent=4),
+        all=_all([name, view]),
+        imports=_import(event_module, [event]),
+    )
+    names["arguments"] = _example_arguments(package, event_module, event)
+    test_imports = [_import(application, [name, view]), _import(event_module, [event])]
+    return [
+        _render("projection", package / "application" / module, names),
+        _render(
+            "projection_test",
+            tests / f"test_{module}",
+            {**names, "imports": "\n".join(sorted(test_imports, key=lambda line: line.split()[1]))},
+        ),
+    ]
+
+
+_EXAMPLES: dict[type, str] = {str: '"TODO"', int: "1", float: "1.0", bool: "True"}
+
+
+def _example_arguments(package: Path, module: str, event: str) -> str:
+    """Keyword arguments that build the event in a test: its id on the aggregate
+    ``the-id``, and an example value for each required field of a simple type (the
+    project's code is imported to read them; a field of another type is left for you)."""
+    arguments = ['aggregate_id="the-id"', "aggregate_version=1"]
+    sys.path.insert(0, str(package.parent))
+    try:
+        event_type = getattr(importlib.import_module(module), event, None)
+    except Exception:  # a project that does not import: its own tests will say why
+        event_type = None
+    finally:
+        sys.path.remove(str(package.parent))
+    fields = getattr(event_type, "model_fields", {})
+    for field_name, info in fields.items():
+        if not info.is_required():
+            continue
+        annotation = typing.get_origin(info.annotation) or info.annotation
+        if typing.get_origin(info.annotation) is typing.Annotated:
+            annotation = typing.get_args(info.annotation)[0]
+        example = _EXAMPLES.get(annotation) if isinstance(annotation, type) else None
+        arguments.append(f"{field_name}={example or '...'}")  # ...: yours to give
+    return "".join(f"        {argument},\n" for argument in arguments).rstrip("\n")
+
+
+def _event_module(event: str, package: Path) -> str:
+    """The module of the package's ``domain`` that defines the event class ``event``."""
+    pattern = re.compile(rf"^class {re.escape(event)}\(", re.M)
+    for path in sorted((package / "domain").rglob("*.py")):
+        if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+            relative = path.relative_to(package.parent).with_suffix("")
+            return ".".join(relative.parts)
+    raise UsageError(
+        f"no class {event} in {package.name}/domain: name an event the project defines "
+        f"(add one with `facta add event NAME`)"
+    )
 
 
 def _render(template: str, path: Path, names: dict[str, str]) -> Addition:
@@ -251,7 +343,7 @@ def _def(name: str, parameters: Sequence[str], returns: str, *, indent: int) -> 
 async def _add(args: argparse.Namespace) -> int:
     root = _project_root(Path(args.project))
     package = _package(root)
-    additions = plan(args.kind, args.name, package)
+    additions = plan(args.kind, args.name, package, args.on)
     existing = [addition.path for addition in additions if addition.path.exists()]
     if existing:
         shown = ", ".join(str(path.relative_to(root)) for path in existing)
