@@ -24,6 +24,7 @@ from pizzeria.domain.order import (
 
 pytestmark = pytest.mark.backends()
 
+# --8<-- [start:time_travel]
 Place = Callable[..., Awaitable[str]]
 S = OrderStatus
 MOMENT = 0.01
@@ -81,6 +82,9 @@ async def test_time_travel_shows_the_order_as_it_was_between_two_steps(
     assert [change.by for change in then.history] == ["+390815550101"] * 2 + ["Luigi"]
     earlier = await store.load(Order, order_id, at=confirmed)
     assert earlier is not None and earlier.status is S.CONFIRMED
+
+
+# --8<-- [end:time_travel]
 
 
 async def test_the_order_as_it_is_now_matches_what_the_read_side_shows(

@@ -301,6 +301,7 @@ class Order(EventSourcedAggregate):
 # --8<-- [end:order]
 
 
+# --8<-- [start:order_helpers]
 class _Recipient(ValueObject):
     """Who an order is for, validated (and the phone normalized) before it is placed."""
 
@@ -312,3 +313,6 @@ class _Recipient(ValueObject):
 def _without(lines: tuple[OrderLine, ...], line_no: int) -> tuple[OrderLine, ...]:
     """``lines`` without line ``line_no`` (counted from 1)."""
     return (*lines[: line_no - 1], *lines[line_no:])
+
+
+# --8<-- [end:order_helpers]
