@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
-from facta import Application, EventStore, utc_now
+from facta import Application, EventStore, Outbox, utc_now
+from facta.hosting.rebuild import ProjectionRebuilder
 from pizzeria.application.commands import CancelOrder, StartCooking
-from pizzeria.application.queries import GetOrder
+from pizzeria.application.queries import GetOrder, ListOrders
 from pizzeria.domain.order import (
     Order,
     OrderCancelled,
@@ -112,3 +113,19 @@ async def test_before_it_was_placed_the_order_did_not_exist(
     store: EventStore = pizzeria.get(EventStore)  # type: ignore[type-abstract]
 
     assert await store.load(Order, order_id, at=before) is None
+
+
+async def test_the_order_summaries_are_rebuilt_from_the_orders_streams_after_a_prune(
+    pizzeria: Application, cooked_then_cancelled: tuple[str, datetime, datetime], place: Place
+) -> None:
+    await place()
+    before = await pizzeria.mediator.query(ListOrders())
+    outbox: Outbox = pizzeria.get(Outbox)  # type: ignore[type-abstract]
+    assert await outbox.prune(utc_now() + timedelta(hours=1)) > 0
+    rebuilder = ProjectionRebuilder(pizzeria)
+
+    report = await rebuilder.rebuild("OrderSummaries")
+
+    assert rebuilder.reads_streams(rebuilder.find("OrderSummaries"))
+    assert report.events == 6  # placed, confirmed, cooking, cancelled; placed, confirmed
+    assert await pizzeria.mediator.query(ListOrders()) == before
