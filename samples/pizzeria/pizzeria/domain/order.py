@@ -233,6 +233,7 @@ class Order(EventSourcedAggregate):
     # recording it.
 
     def apply_placed(self, event: OrderPlaced) -> None:
+        """The order exists: its customer, lines and total, pending."""
         self.customer_phone = event.customer_phone
         self.customer_name = event.customer_name
         self.address = event.address
@@ -243,30 +244,38 @@ class Order(EventSourcedAggregate):
         )
 
     def apply_line_added(self, event: OrderLineAdded) -> None:
+        """One more line, and the new total."""
         self.lines = (*self.lines, event.line)
         self.total = event.total
 
     def apply_line_removed(self, event: OrderLineRemoved) -> None:
+        """One line fewer, and the new total."""
         self.lines = _without(self.lines, event.line_no)
         self.total = event.total
 
     def apply_confirmed(self, event: OrderConfirmed) -> None:
+        """Confirmed: it waits for the kitchen."""
         self._moved(event)
 
     def apply_cooking_started(self, event: OrderCookingStarted) -> None:
+        """In the oven."""
         self._moved(event)
 
     def apply_ready(self, event: OrderReady) -> None:
+        """Out of the oven, waiting for a driver."""
         self._moved(event)
 
     def apply_dispatched(self, event: OrderDispatched) -> None:
+        """On its way, with its driver."""
         self.driver = event.driver
         self._moved(event)
 
     def apply_delivered(self, event: OrderDelivered) -> None:
+        """At the customer's door."""
         self._moved(event)
 
     def apply_cancelled(self, event: OrderCancelled) -> None:
+        """Cancelled, with its reason."""
         self.cancel_reason = event.reason
         self._moved(event)
 
