@@ -8,13 +8,17 @@ database, stay out of the checkout), with the files the page asks the reader to 
 
 - ``python``, ``pytest`` and ``facta`` run with this interpreter; ``export NAME=value``
   and ``NAME=value command`` set environment variables, as a shell does.
+- As a shell does, ``$NAME`` and ``${NAME}`` in a command are replaced by the variable's
+  value, and ``$(command)`` by the words that command prints on stdout (run as any other
+  command, not shown): ``export $(python script.py)`` sets the ``NAME=value`` lines the
+  script prints, for the commands after it.
 - Setting up (``pip``, ``python3 -m venv``, ``source``, ``git``, ``./scripts/...``) and
   ``curl`` (which needs a server of the reader's) are not run. Any other program is an
   error, so that nothing a page shows is left unchecked by accident.
 - The output a page shows must appear in the command's output (stdout and stderr, as a
   terminal shows them), line by line and in order; ``...`` stands for lines left out,
-  blank lines are ignored. Ids (8 hexadecimal digits, or a UUID) and durations
-  (``in 0.40s``) match any.
+  blank lines are ignored. Ids (8 hexadecimal digits, or a UUID), times (ISO 8601,
+  ``2026-05-01T12:00:00Z``) and durations (``in 0.40s``) match any.
 - A command must succeed. One whose shown output ends with ``^C`` is a server: it is
   started on a free port (``PIZZERIA_PORT``; the page shows 8000), stopped with SIGINT
   once its shown output has appeared, and must then end.
@@ -60,7 +64,13 @@ LINKED = ("samples", "tests", "pyproject.toml")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _TITLE = re.compile(r"""title=["'](?P<name>[\w-]+\.py)["']""")
 _OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_SUBSTITUTION = re.compile(r"\$\((?P<command>[^()]*)\)")
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>\w+)\}|(?P<name>[A-Za-z_]\w*))")
 _NORMALIZE = (
+    (
+        re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?"),
+        "<time>",
+    ),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
     (re.compile(r"\b[0-9a-f]{8}\b"), "<id>"),
     (re.compile(r"\bin \d+(\.\d+)?s\b"), "in <t>s"),
@@ -81,6 +91,19 @@ class Command:
     @property
     def words(self) -> list[str]:
         return shlex.split(self.line)
+
+    def expanded(self, environment: dict[str, str], cwd: Path) -> list[str]:
+        """The words after the shell's substitutions: ``$(command)`` first, by the words it
+        prints, then ``$NAME`` and ``${NAME}`` in each word, by the variable's value."""
+
+        def output_of(found: re.Match[str]) -> str:
+            return " ".join(_substituted(found["command"], environment, cwd).split())
+
+        def value_of(found: re.Match[str]) -> str:
+            return environment.get(found["braced"] or found["name"], "")
+
+        line = _SUBSTITUTION.sub(output_of, self.line)
+        return [_VARIABLE.sub(value_of, word) for word in shlex.split(line)]
 
     @property
     def is_server(self) -> bool:
@@ -128,6 +151,23 @@ def files_of(page: Path) -> dict[str, str]:
         if block.language == "python" and title is not None and not included:
             files[title["name"]] = block.code
     return files
+
+
+def _substituted(line: str, environment: dict[str, str], cwd: Path) -> str:
+    """What ``$(line)`` stands for: the stdout of that command, which must succeed."""
+    words = shlex.split(line)
+    assert words and words[0] in PROGRAMS, f"$({line}): run only {sorted(PROGRAMS)} in $(...)"
+    done = subprocess.run(
+        [*PROGRAMS[words[0]], *words[1:]],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, f"$({line}) exited with {done.returncode}:\n{done.stderr}"
+    return done.stdout
 
 
 def _program(command: Command) -> str:
@@ -285,10 +325,10 @@ def test_run_it_shows_what_the_page_says(page: Path, tmp_path: Path) -> None:
     environment = _environment()
 
     for command in commands_of(page):
-        words = command.words
         program = _program(command)
         if program in NOT_RUN:
             continue
+        words = command.expanded(environment, tmp_path)
         if program == "export":
             for assignment in words[1:]:
                 name, _, value = assignment.partition("=")
@@ -315,3 +355,19 @@ def test_the_output_check_reads_the_page_as_a_reader_would() -> None:
     _check_output(command, "x\n> StartCooking order_id=9f00aa11\ny\n\n17 passed in 3.02s\n")
     with pytest.raises(AssertionError, match="not in its output"):
         _check_output(command, "17 passed in 3.02s\n> StartCooking order_id=9f00aa11\n")
+
+
+def test_a_command_is_expanded_as_a_shell_expands_it(tmp_path: Path) -> None:
+    (tmp_path / "names.py").write_text('print("ORDER=o-1")\nprint("AT=2026-05-01T12:00:00Z")\n')
+    environment = {**_environment(), "WHO": "Luigi"}
+
+    exported = Command("export $(python names.py)").expanded(environment, tmp_path)
+    shown = Command("facta events show Order ${WHO}-x $WHO --at $AT").expanded(
+        {**environment, "AT": "now"}, tmp_path
+    )
+
+    assert exported == ["export", "ORDER=o-1", "AT=2026-05-01T12:00:00Z"]
+    assert shown == ["facta", "events", "show", "Order", "Luigi-x", "Luigi", "--at", "now"]
+    assert normalize("Order 'o-1' (as of 2026-05-01T12:00:00.123+00:00)") == (
+        "Order 'o-1' (as of <time>)"
+    )

@@ -50,7 +50,9 @@ def register(
         description="Replay the events the outbox retains into fresh copies of the "
         "projection's views, then swap them in. An asynchronous projection is paused "
         "meanwhile (its events wait and are applied after); queries keep reading the "
-        "old views until the swap. Refused if the outbox was ever pruned.",
+        "old views until the swap. Refused if the outbox was ever pruned, except for an "
+        "inline projection fed by event-sourced aggregates only, which replays their "
+        "streams from the event store.",
     )
     rebuild.add_argument("name", help="the projection's class name (or full name)")
     rebuild.add_argument(

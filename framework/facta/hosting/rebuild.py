@@ -1,9 +1,12 @@
 """Rebuilding a projection from the retained events, while the application keeps running.
 
 The outbox is the event log a rebuild reads: every committed event stays in it, with
-each handler's receipt, until ``facta outbox prune`` deletes delivered ones. A rebuild:
+each handler's receipt, until ``facta outbox prune`` deletes delivered ones. An inline
+projection whose events all come from event-sourced aggregates is rebuilt from their
+streams in the event store instead, which are never pruned. A rebuild:
 
-1. refuses if the outbox was ever pruned (the events it needs are gone), naming when;
+1. refuses if it reads the outbox and the outbox was ever pruned (the events it needs
+   are gone), naming when;
 2. pauses an asynchronous projection: its events wait in the outbox (deferred, not
    failed) and are applied after the rebuild; the old views keep serving queries;
 3. replays, in commit order and in batches, the events the projection has applied
@@ -21,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from facta.application.dependencies import Constructor
+from facta.application.ports.event_store import EventStore
 from facta.application.ports.projection_store import (
     ProjectionLag,
     ProjectionState,
@@ -29,6 +33,7 @@ from facta.application.ports.projection_store import (
 from facta.application.ports.unit_of_work import UnitOfWork
 from facta.application.projections import Lifecycle, Projection, ProjectionInfo
 from facta.application.views import View, rebuild_copy
+from facta.domain import DomainEvent
 from facta.errors import ConfigurationError, RebuildRefused
 from facta.hosting.application import Application
 
@@ -110,17 +115,19 @@ class ProjectionRebuilder:
 
         ``drain`` is how long a paused asynchronous projection is given to finish the
         applications it had started; ``progress`` is called with each batch's size.
-        Raises ``RebuildRefused`` when the outbox was pruned.
+        Raises ``RebuildRefused`` when the rebuild reads the outbox and it was pruned.
         """
         info = self.find(name)
-        pruned = await self._store.pruned()
+        from_streams = self.reads_streams(info)
+        pruned = None if from_streams else await self._store.pruned()
         if pruned is not None:
             raise RebuildRefused(
                 info.name,
                 f"the outbox was pruned ({pruned.events} delivered events deleted, last on "
                 f"{pruned.last_pruned_at:%Y-%m-%d %H:%M:%S} UTC), so the events this "
                 f"projection needs are gone; never prune an application whose projections "
-                f"you may need to rebuild (see the read-model docs)",
+                f"you may need to rebuild, unless they are inline and fed by event-sourced "
+                f"aggregates only (see the read-model docs)",
             )
         copies: dict[type[View], type[View]] = {view: rebuild_copy(view) for view in info.views}
         live = info.lifecycle is Lifecycle.ASYNC
@@ -131,9 +138,9 @@ class ProjectionRebuilder:
                 await self._store.drop_views(copy)
             if live:
                 await asyncio.sleep(drain.total_seconds())
-            replayed, position = await self._replay(info, copies, 0, progress)
+            replayed, position = await self._replay(info, copies, 0, from_streams, progress)
             while True:  # what committed while replaying
-                more, position = await self._replay(info, copies, position, progress)
+                more, position = await self._replay(info, copies, position, from_streams, progress)
                 replayed += more
                 if more == 0:
                     break
@@ -148,31 +155,77 @@ class ProjectionRebuilder:
                 await self._store.set_state(info.name, ProjectionState.LIVE)
         return RebuildReport(info.name, replayed, tuple(v.view_name for v in info.views))
 
+    def reads_streams(self, info: ProjectionInfo) -> bool:
+        """Whether ``info``'s rebuild reads the event store rather than the outbox: it is
+        inline and every event it handles is one that event-sourced aggregates apply.
+
+        A handled base class counts when every known event class under it is applied by
+        one. An asynchronous projection's rebuild needs the outbox's receipts (which events
+        it has applied, which wait for it), so it always reads the outbox.
+        """
+        if info.lifecycle is not Lifecycle.INLINE:
+            return False
+        sourced = {
+            event_type
+            for aggregate in self._app.registry.event_sourced_aggregates.values()
+            for event_type in aggregate.appliers()
+        }
+        known = list(self._app.registry.event_types.values())
+
+        def from_streams(handled: type[DomainEvent]) -> bool:
+            if handled in sourced:
+                return True
+            leaves = [
+                event_type
+                for event_type in known
+                if issubclass(event_type, handled)
+                and not any(
+                    other is not event_type and issubclass(other, event_type) for other in known
+                )
+            ]
+            return bool(leaves) and all(leaf in sourced for leaf in leaves)
+
+        handled = info.event_types(known)
+        return bool(handled) and all(from_streams(event_type) for event_type in handled)
+
+    async def _batch(
+        self, info: ProjectionInfo, position: int, from_streams: bool
+    ) -> list[tuple[int, DomainEvent]]:
+        names = self._type_names(info)
+        if from_streams:
+            events: EventStore = self._app.get(EventStore)  # type: ignore[type-abstract]
+            recorded = await events.read_all(
+                after=position, limit=self._batch_size, event_types=names
+            )
+            return [(found.position, found.event) for found in recorded]
+        everything = info.lifecycle is Lifecycle.INLINE
+        pending = await self._store.history(
+            info.name, names, position, self._batch_size, everything=everything
+        )
+        return [(found.position, found.event) for found in pending]
+
     async def _replay(
         self,
         info: ProjectionInfo,
         copies: dict[type[View], type[View]],
         position: int,
+        from_streams: bool,
         progress: Callable[[int], None] | None,
     ) -> tuple[int, int]:
-        names = self._type_names(info)
-        everything = info.lifecycle is Lifecycle.INLINE
         constructor: Constructor[Projection] = Constructor.of(info.projection, self._app.container)
         replayed = 0
         while True:
-            batch = await self._store.history(
-                info.name, names, position, self._batch_size, everything=everything
-            )
+            batch = await self._batch(info, position, from_streams)
             if not batch:
                 return replayed, position
             async with self._app.operation("rebuild"):
                 unit_of_work: Any = self._app.get(UnitOfWork)  # type: ignore[type-abstract]
                 unit_of_work.store_views_in(copies)
                 projection = constructor.create_with(unit_of_work)
-                for pending in batch:
-                    await projection.handle(pending.event)
+                for _, event in batch:
+                    await projection.handle(event)
                 await unit_of_work.commit()
-            position = batch[-1].position
+            position = batch[-1][0]
             replayed += len(batch)
             if progress is not None:
                 progress(len(batch))

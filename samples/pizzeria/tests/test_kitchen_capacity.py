@@ -93,12 +93,12 @@ async def test_a_fourth_order_is_refused_while_three_cook_and_nothing_changes(
 ) -> None:
     fourth = three_cooking[3]
     store = pizzeria.get(InMemoryStore)
-    before = (store.state("Order", fourth), store.state("Kitchen", "kitchen"))
+    before = (store.streams.events("Order", fourth), store.state("Kitchen", "kitchen"))
 
     outcome = await scenario.when(StartCooking(order_id=fourth))
 
     outcome.then_raises(KitchenFull, match=f"order {fourth} must wait")
-    assert (store.state("Order", fourth), store.state("Kitchen", "kitchen")) == before
+    assert (store.streams.events("Order", fourth), store.state("Kitchen", "kitchen")) == before
     assert (
         await pizzeria.mediator.query(GetOrder(order_id=fourth))
     ).status is OrderStatus.CONFIRMED

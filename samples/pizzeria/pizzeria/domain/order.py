@@ -10,6 +10,13 @@ Lines are added and removed only while pending. Any transition the current statu
 not allow raises ``InvalidOrderTransition`` before anything changes, so a refused
 transition changes nothing and records nothing. Every transition is kept in ``history``
 with its time and who made it.
+
+The order is *event-sourced*: its events are its state. A business method checks the
+rules and records an event; the event's ``apply_...`` method is the only place where the
+order's fields change, and loading an order replays its events. Its history of
+transitions is a business need (when was it cooking, who cancelled it, what did it cost
+then), so the whole history is kept, and ``facta events show Order ID --at TIME`` shows
+the order as it was at any moment.
 """
 
 from __future__ import annotations
@@ -17,11 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import ClassVar
 
-from pydantic import Field
-
-from facta.domain import AggregateRoot
+from facta.domain import EventSourcedAggregate, ValueObject
 from pizzeria.domain.customer import Address, CustomerName, PhoneNumber
 from pizzeria.domain.errors import (
     InvalidOrderDetail,
@@ -79,26 +84,32 @@ __all__ = [
     "StatusChange",
 ]
 
-E = TypeVar("E", bound=OrderStatusChanged)
-
 MAX_REASON = 200
 """The longest cancel reason."""
 MAX_DRIVER = 100
 """The longest driver's name."""
 
 
-class Order(AggregateRoot):
-    """A customer's order: its lines, total, delivery address, status and history."""
+# --8<-- [start:order]
+class Order(EventSourcedAggregate):
+    """A customer's order: its lines, total, delivery address, status and history.
 
-    customer_phone: PhoneNumber
-    customer_name: CustomerName
-    address: Address
-    lines: list[OrderLine] = Field(default_factory=list)
+    Every field starts empty and is set only by the apply methods, from the order's
+    events. No snapshots: an order lives for an hour and records about ten events, which
+    replay faster than a snapshot would be read (``snapshot_every`` would set them).
+    """
+
+    snapshot_every: ClassVar[int | None] = None
+
+    customer_phone: str = ""
+    customer_name: str = ""
+    address: str = ""
+    lines: tuple[OrderLine, ...] = ()
     total: Decimal = Decimal("0.00")
     status: OrderStatus = OrderStatus.PENDING
     driver: str | None = None
     cancel_reason: str | None = None
-    history: list[StatusChange] = Field(default_factory=list)
+    history: tuple[StatusChange, ...] = ()
 
     @classmethod
     def place(
@@ -110,27 +121,25 @@ class Order(AggregateRoot):
         lines: Sequence[OrderLine],
         by: str | None = None,
     ) -> Order:
-        """A new pending order with ``lines``; ``by`` defaults to the customer's phone."""
-        order = cls(
-            id=order_id, customer_phone=customer_phone, customer_name=customer_name, address=address
+        """A new pending order with ``lines``; ``by`` defaults to the customer's phone.
+
+        The phone, name and address are validated (``pydantic.ValidationError`` if not).
+        """
+        customer = _Recipient(
+            customer_phone=customer_phone, customer_name=customer_name, address=address
         )
+        order = cls(id=order_id)
         order._check_size(lines)
-        order.lines = list(lines)
-        order.total = order_total(line.price for line in lines)
-        who = by or order.customer_phone
-        placed = OrderPlaced(
-            customer_phone=order.customer_phone,
-            customer_name=order.customer_name,
-            address=order.address,
-            lines=tuple(lines),
-            total=order.total,
-            by=who,
+        order.record(
+            OrderPlaced(
+                customer_phone=customer.customer_phone,
+                customer_name=customer.customer_name,
+                address=customer.address,
+                lines=tuple(lines),
+                total=order_total(line.price for line in lines),
+                by=by or customer.customer_phone,
+            )
         )
-        # the history keeps the event's own time, as every later transition does (_move)
-        order.history.append(
-            StatusChange(status=OrderStatus.PENDING, at=placed.occurred_at, by=who)
-        )
-        order.record(placed)
         return order
 
     @property
@@ -145,15 +154,14 @@ class Order(AggregateRoot):
     def add_line(self, line: OrderLine) -> OrderLineAdded:
         """Add a line to a pending order."""
         self._guard(OrderTransition.ADD_LINE)
-        self._check_size([*self.lines, line])
-        self.lines.append(line)
-        self.total = order_total(item.price for item in self.lines)
+        lines = (*self.lines, line)
+        self._check_size(lines)
         return self.record(
             OrderLineAdded(
                 customer_phone=self.customer_phone,
-                line_no=len(self.lines),
+                line_no=len(lines),
                 line=line,
-                total=self.total,
+                total=order_total(item.price for item in lines),
             )
         )
 
@@ -162,11 +170,13 @@ class Order(AggregateRoot):
         self._guard(OrderTransition.REMOVE_LINE)
         if not 1 <= line_no <= len(self.lines):
             raise LineNotFound(self.id, line_no, len(self.lines))
-        line = self.lines.pop(line_no - 1)
-        self.total = order_total(item.price for item in self.lines)
+        rest = _without(self.lines, line_no)
         return self.record(
             OrderLineRemoved(
-                customer_phone=self.customer_phone, line_no=line_no, line=line, total=self.total
+                customer_phone=self.customer_phone,
+                line_no=line_no,
+                line=self.lines[line_no - 1],
+                total=order_total(item.price for item in rest),
             )
         )
 
@@ -175,46 +185,105 @@ class Order(AggregateRoot):
         self._guard(OrderTransition.CONFIRM)
         if not self.lines:
             raise OrderHasNoLines(self.id)
-        event = OrderConfirmed(
-            customer_phone=self.customer_phone, pizzas=self.pizzas, total=self.total, by=by
+        return self.record(
+            OrderConfirmed(
+                customer_phone=self.customer_phone, pizzas=self.pizzas, total=self.total, by=by
+            )
         )
-        return self._move(event)
 
     def start_cooking(self, by: str) -> OrderCookingStarted:
         """The kitchen starts cooking a confirmed order."""
         self._guard(OrderTransition.START_COOKING)
-        event = OrderCookingStarted(customer_phone=self.customer_phone, by=by)
-        return self._move(event)
+        return self.record(OrderCookingStarted(customer_phone=self.customer_phone, by=by))
 
     def mark_ready(self, by: str) -> OrderReady:
         """The order being cooked is ready."""
         self._guard(OrderTransition.MARK_READY)
-        return self._move(OrderReady(customer_phone=self.customer_phone, by=by))
+        return self.record(OrderReady(customer_phone=self.customer_phone, by=by))
 
     def dispatch(self, driver: str, by: str) -> OrderDispatched:
         """Hand a ready order to ``driver``."""
         self._guard(OrderTransition.DISPATCH)
         driver = self._detail(driver, "driver", MAX_DRIVER)
-        event = OrderDispatched(customer_phone=self.customer_phone, driver=driver, by=by)
-        self.driver = driver
-        return self._move(event)
+        return self.record(
+            OrderDispatched(customer_phone=self.customer_phone, driver=driver, by=by)
+        )
 
     def deliver(self, by: str | None = None) -> OrderDelivered:
         """The order reached the customer; ``by`` defaults to its driver."""
         self._guard(OrderTransition.DELIVER)
         who = by or self.driver or "driver"
-        event = OrderDelivered(customer_phone=self.customer_phone, by=who)
-        return self._move(event)
+        return self.record(OrderDelivered(customer_phone=self.customer_phone, by=who))
 
     def cancel(self, reason: str, by: str) -> OrderCancelled:
         """Cancel an order that is not ready yet, giving a reason (1 to 200 characters)."""
         self._guard(OrderTransition.CANCEL)
         reason = self._detail(reason, "cancel reason", MAX_REASON)
-        event = OrderCancelled(
-            customer_phone=self.customer_phone, reason=reason, previous_status=self.status, by=by
+        return self.record(
+            OrderCancelled(
+                customer_phone=self.customer_phone,
+                reason=reason,
+                previous_status=self.status,
+                by=by,
+            )
         )
-        self.cancel_reason = reason
-        return self._move(event)
+
+    # The apply methods: the only place where the order's fields change. An event is a
+    # fact, so they never refuse: the business methods above checked the rules before
+    # recording it.
+
+    def apply_placed(self, event: OrderPlaced) -> None:
+        """The order exists: its customer, lines and total, pending."""
+        self.customer_phone = event.customer_phone
+        self.customer_name = event.customer_name
+        self.address = event.address
+        self.lines = event.lines
+        self.total = event.total
+        self.history = (
+            StatusChange(status=OrderStatus.PENDING, at=event.occurred_at, by=event.by),
+        )
+
+    def apply_line_added(self, event: OrderLineAdded) -> None:
+        """One more line, and the new total."""
+        self.lines = (*self.lines, event.line)
+        self.total = event.total
+
+    def apply_line_removed(self, event: OrderLineRemoved) -> None:
+        """One line fewer, and the new total."""
+        self.lines = _without(self.lines, event.line_no)
+        self.total = event.total
+
+    def apply_confirmed(self, event: OrderConfirmed) -> None:
+        """Confirmed: it waits for the kitchen."""
+        self._moved(event)
+
+    def apply_cooking_started(self, event: OrderCookingStarted) -> None:
+        """In the oven."""
+        self._moved(event)
+
+    def apply_ready(self, event: OrderReady) -> None:
+        """Out of the oven, waiting for a driver."""
+        self._moved(event)
+
+    def apply_dispatched(self, event: OrderDispatched) -> None:
+        """On its way, with its driver."""
+        self.driver = event.driver
+        self._moved(event)
+
+    def apply_delivered(self, event: OrderDelivered) -> None:
+        """At the customer's door."""
+        self._moved(event)
+
+    def apply_cancelled(self, event: OrderCancelled) -> None:
+        """Cancelled, with its reason."""
+        self.cancel_reason = event.reason
+        self._moved(event)
+
+    def _moved(self, event: OrderStatusChanged) -> None:
+        """The order reached the event's status: keep it, with when and by whom."""
+        self.status = event.new_status
+        change = StatusChange(status=event.new_status, at=event.occurred_at, by=event.by)
+        self.history = (*self.history, change)
 
     def _guard(self, transition: OrderTransition) -> None:
         allowed = ALLOWED_FROM[transition]
@@ -237,9 +306,22 @@ class Order(AggregateRoot):
         if pizzas > MAX_PIZZAS_PER_ORDER:
             raise OrderTooLarge(self.id, pizzas, MAX_PIZZAS_PER_ORDER)
 
-    def _move(self, event: E) -> E:
-        self.status = event.new_status
-        self.history.append(
-            StatusChange(status=event.new_status, at=event.occurred_at, by=event.by)
-        )
-        return self.record(event)
+
+# --8<-- [end:order]
+
+
+# --8<-- [start:order_helpers]
+class _Recipient(ValueObject):
+    """Who an order is for, validated (and the phone normalized) before it is placed."""
+
+    customer_phone: PhoneNumber
+    customer_name: CustomerName
+    address: Address
+
+
+def _without(lines: tuple[OrderLine, ...], line_no: int) -> tuple[OrderLine, ...]:
+    """``lines`` without line ``line_no`` (counted from 1)."""
+    return (*lines[: line_no - 1], *lines[line_no:])
+
+
+# --8<-- [end:order_helpers]
