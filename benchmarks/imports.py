@@ -94,7 +94,7 @@ def main(rounds: int) -> None:
     ratio = best["import facta"] / reference
     print(f"target: import facta <= 1.2x import pydantic: {'ok' if ratio <= 1.2 else 'MISSED'}")
     print()
-    print("A core install (pip install facta) brings: " + ", ".join(core_distributions()))
+    print("A core install of facta (no extras) brings: " + ", ".join(core_distributions()))
 
 
 if __name__ == "__main__":

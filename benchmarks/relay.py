@@ -10,8 +10,8 @@ scratch queue, and removes them when it ends.
 1. **No-op handler.** A backlog of due events (50,000; ``--quick`` 10,000) of one type
    with one no-op ``DomainEventHandler``, filled by bulk INSERTs shaped as
    ``SqlAlchemyUnitOfWork`` writes them, is drained by ``OutboxRelay`` with
-   ``DeliverySettings(batch_size=500)`` (its default concurrency of 16 aggregates at
-   once, the receipts of a batch in one transaction): events/s on PostgreSQL and SQLite,
+   ``DeliverySettings(batch_size=500, concurrency=16)`` (16 aggregates at once, the
+   receipts of a batch in one transaction): events/s on PostgreSQL and SQLite,
    **target >= 5,000/s on PostgreSQL**. For comparison, the relay as it was before
    (``concurrency=1``, built without the application's ``DeferredReceipts``, so each
    handler's receipt takes a transaction of its own) drains a smaller backlog.
@@ -76,7 +76,6 @@ IN_FLIGHT = 100
 AMQP_BATCH = 1_000
 """``batch_size`` of the relay that publishes: a batch's last confirms and the next claim
 leave the broker idle for a moment, so fewer, bigger batches publish faster."""
-"""Confirms in flight: the raw loop's window, and the facta relay's concurrency."""
 
 
 class QuantityChangedV1(IntegrationEvent):

@@ -114,7 +114,8 @@ class DeliverySettings:
     ``poll_interval`` when idle, and retries failed handlers by ``retry``. It delivers
     the events of up to ``concurrency`` aggregates of a batch at once (each aggregate's
     events one after the other, in order), so that handlers waiting on the network (a
-    broker's confirm, say) overlap; 1 delivers one event at a time.
+    broker's confirm, say) overlap; the default, 1, delivers one event at a time, since
+    handlers that write one row from several aggregates' events would conflict.
     """
 
     retry: RetryPolicy = RetryPolicy()
@@ -122,7 +123,7 @@ class DeliverySettings:
     lease: timedelta = timedelta(seconds=60)
     batch_size: int = 100
     poll_interval: timedelta = timedelta(seconds=1)
-    concurrency: int = 16
+    concurrency: int = 1
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
