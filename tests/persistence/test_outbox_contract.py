@@ -257,7 +257,7 @@ async def test_pruning_removes_delivered_events_and_keeps_pending_ones(
     assert (after.delivered, after.pending) == (0, 1)
 
 
-@pytest.mark.parametrize("commands", [pytest.param(2000, id="2000-commands")])
+@pytest.mark.parametrize("commands", [pytest.param(1000, id="1000-commands")])  # 30% failing
 async def test_random_handler_failures_end_with_every_event_delivered_or_dead_lettered(
     app: Application, effects: Effects, commands: int
 ) -> None:
