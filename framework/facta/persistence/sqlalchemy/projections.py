@@ -65,6 +65,12 @@ _PREDECESSOR = (
     .limit(1)
 )
 
+_BLOCKER = select(
+    select(projections.c.state).where(projections.c.name == bindparam("handler")).scalar_subquery(),
+    _PREDECESSOR.scalar_subquery(),
+)
+"""A projection's state and its first unapplied predecessor of an event, in one query."""
+
 _HISTORY_ROWS = select(outbox.c.position, outbox.c.event_type, json_text(outbox.c.payload)).where(
     outbox.c.position > bindparam("after"),
     outbox.c.event_type.in_(bindparam("types", expanding=True)),
@@ -136,6 +142,21 @@ class SqlAlchemyProjectionStore(ProjectionStore):
         async with self._connection("look for an earlier event") as connection:
             found = await connection.scalar(_PREDECESSOR, parameters)
         return None if found is None else UUID(str(found))
+
+    async def blocker(
+        self, event: DomainEvent, handler: str, event_types: Collection[str]
+    ) -> UUID | ProjectionState | None:
+        parameters = {
+            "aggregate_id": event.aggregate_id,
+            "version": event.aggregate_version if event.aggregate_id else 0,
+            "types": list(event_types),
+            "handler": handler,
+        }
+        async with self._connection("check a projection's order") as connection:
+            state, waiting = (await connection.execute(_BLOCKER, parameters)).one()
+        if state == ProjectionState.PAUSED.value:
+            return ProjectionState.PAUSED
+        return None if waiting is None else UUID(str(waiting))
 
     async def history(
         self,
