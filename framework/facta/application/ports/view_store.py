@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from facta.application.views import Page, View, ViewQuery
 from facta.errors import ConfigurationError, NotFound
@@ -156,7 +156,7 @@ class ViewStore(Generic[V]):
         if tracked.deleted:
             return None
         if tracked.staged is not None:
-            return self._type.model_validate(tracked.staged.model_dump())
+            return cast(V, tracked.staged.model_copy(deep=True))
         if tracked.loaded is None:
             return None
         return self._type.model_validate_json(tracked.loaded)
