@@ -65,7 +65,7 @@ def test_the_relay_runs_until_signalled_and_then_stops_cleanly(
     process = facta("outbox", "relay", url=seeded.url)
     assert process.stderr is not None
     started = process.stderr.readline()
-    assert started.startswith("relaying the outbox of sqlite+aiosqlite:///"), started
+    assert started.startswith("relaying the outbox of sqlite+facta:///"), started
 
     deadline = time.monotonic() + 10
     while seeded.stats().pending and time.monotonic() < deadline:  # it polls every 50 ms

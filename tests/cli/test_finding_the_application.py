@@ -141,7 +141,7 @@ def test_traceback_shows_where_a_failure_came_from(
         ),
         pytest.param(
             "sqlite:////nonexistent-folder/outbox.db",
-            "facta: error: the database sqlite+aiosqlite:////nonexistent-folder/outbox.db "
+            "facta: error: the database sqlite+facta:////nonexistent-folder/outbox.db "
             "failed: unable to open database file",
             id="sqlite-folder-missing",
         ),
@@ -176,7 +176,7 @@ def test_a_database_without_facta_tables_says_how_to_create_them(
     assert main(["outbox", "stats", "--app", "cli.cli_app:create_app"]) == 1
 
     err = capsys.readouterr().err
-    assert "facta's tables are missing in the database sqlite+aiosqlite:///" in err
+    assert "facta's tables are missing in the database sqlite+facta:///" in err
     assert "no such table: facta_outbox" in err
     assert "create_schema(engine)" in err and err.count("\n") == 1
 

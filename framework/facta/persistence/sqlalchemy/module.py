@@ -20,20 +20,23 @@ from facta.errors import ConfigurationError
 from facta.persistence.sqlalchemy.event_store import SqlAlchemyEventStore
 from facta.persistence.sqlalchemy.outbox import SqlAlchemyOutbox
 from facta.persistence.sqlalchemy.projections import SqlAlchemyProjectionStore
+from facta.persistence.sqlalchemy.sqlite_driver import FactaSQLiteDialect
 from facta.persistence.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from facta.persistence.sqlalchemy.views import SqlViewTables
 
 __all__ = ["SqlAlchemyPersistence", "create_engine"]
 
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_DRIVERS = {"sqlite": f"sqlite+{FactaSQLiteDialect.driver}", "postgresql": "postgresql+asyncpg"}
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine for ``url``, set up the way facta needs it.
 
-    ``sqlite:///file.db`` and ``postgresql://...`` get their async drivers (aiosqlite,
-    asyncpg). SQLite runs in WAL mode with a busy timeout, so readers never wait on the
-    writer and writers queue instead of failing; asyncpg gives up connecting after 10 s
+    ``sqlite:///file.db`` gets facta's SQLite driver (``sqlite+facta``: ``sqlite3`` on
+    the event loop's thread, see ``sqlite_driver``; name ``sqlite+aiosqlite`` for
+    aiosqlite), ``postgresql://...`` asyncpg. SQLite runs in WAL mode, so readers never
+    wait on the writer, and writers wait for the lock (up to ``timeout``, 30 s) instead
+    of failing; asyncpg gives up connecting after 10 s
     rather than its default minute. An in-memory SQLite database is refused:
     each connection would see a different database.
     """
