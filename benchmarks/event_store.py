@@ -4,7 +4,7 @@ The peer is installed in a virtual environment of the benchmarks' own, never in 
 dependencies. Create it once, from the repository's root::
 
     python3 -m venv benchmarks/.venv
-    benchmarks/.venv/bin/pip install -e '.[sqlalchemy]' 'eventsourcing[postgres]'
+    benchmarks/.venv/bin/pip install -e '.[sqlalchemy,mongo]' 'eventsourcing[postgres]'
 
 then run ``benchmarks/.venv/bin/python benchmarks/event_store.py`` (``--quick`` for a
 run under two minutes, ``--only sqlite|postgresql`` for one database). PostgreSQL is
@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - the benchmark's own environment is mis
         "this benchmark compares facta with the eventsourcing library, installed in the "
         "benchmarks' own environment:\n"
         "    python3 -m venv benchmarks/.venv\n"
-        "    benchmarks/.venv/bin/pip install -e '.[sqlalchemy]' 'eventsourcing[postgres]'\n"
+        "    benchmarks/.venv/bin/pip install -e '.[sqlalchemy,mongo]' 'eventsourcing[postgres]'\n"
         "    benchmarks/.venv/bin/python benchmarks/event_store.py --quick"
     ) from None
 
