@@ -109,6 +109,9 @@ class SqlAlchemyProjectionStore(ProjectionStore):
         self, engine: AsyncEngine, registry: HandlerRegistry, views: SqlViewTables
     ) -> None:
         self._engine = engine
+        # one statement reading committed rows needs no transaction: on PostgreSQL that
+        # is one round trip instead of BEGIN, the query and COMMIT
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._registry = registry
         self._views = views
         upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -128,6 +131,14 @@ class SqlAlchemyProjectionStore(ProjectionStore):
         except (DBAPIError, OSError) as error:
             raise PersistenceError(f"cannot {what}: {error}") from error
 
+    async def _read_one(self, what: str, statement: Any, parameters: dict[str, Any]) -> Any:
+        """The first row of one read-only statement, run outside a transaction."""
+        try:
+            async with self._reader.connect() as connection:
+                return (await connection.execute(statement, parameters)).first()
+        except (DBAPIError, OSError) as error:
+            raise PersistenceError(f"cannot {what}: {error}") from error
+
     async def unapplied_predecessor(
         self, event: DomainEvent, handler: str, event_types: Collection[str]
     ) -> UUID | None:
@@ -139,9 +150,8 @@ class SqlAlchemyProjectionStore(ProjectionStore):
             "types": list(event_types),
             "handler": handler,
         }
-        async with self._connection("look for an earlier event") as connection:
-            found = await connection.scalar(_PREDECESSOR, parameters)
-        return None if found is None else UUID(str(found))
+        row = await self._read_one("look for an earlier event", _PREDECESSOR, parameters)
+        return None if row is None else UUID(str(row[0]))
 
     async def blocker(
         self, event: DomainEvent, handler: str, event_types: Collection[str]
@@ -152,8 +162,7 @@ class SqlAlchemyProjectionStore(ProjectionStore):
             "types": list(event_types),
             "handler": handler,
         }
-        async with self._connection("check a projection's order") as connection:
-            state, waiting = (await connection.execute(_BLOCKER, parameters)).one()
+        state, waiting = await self._read_one("check a projection's order", _BLOCKER, parameters)
         if state == ProjectionState.PAUSED.value:
             return ProjectionState.PAUSED
         return None if waiting is None else UUID(str(waiting))
