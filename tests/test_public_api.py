@@ -336,3 +336,16 @@ def test_messages_and_handlers_import_no_persistence_hosting_or_injector() -> No
     layers = {".".join(m.split(".")[:2]) for m in imported if m.startswith("facta.")}
     assert layers & {"facta.persistence", "facta.hosting", "facta.integration"} == set()
     assert {m.split(".")[0] for m in imported} & HEAVY == set()
+
+
+def test_facta_help_imports_neither_the_application_nor_pydantic() -> None:
+    imported = _imported_by(
+        "import contextlib, io\n"
+        "from facta.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['--help']) == 0"
+    )
+
+    layers = {".".join(m.split(".")[:2]) for m in imported if m.startswith("facta.")}
+    assert layers & {"facta.domain", "facta.application", "facta.persistence"} == set()
+    assert {m.split(".")[0] for m in imported} & {"pydantic", "asyncio", *HEAVY} == set()
