@@ -1,12 +1,15 @@
 """facta's public face: sorted ``__all__`` lists that resolve, one error root, documented
-names, and no optional dependency imported by the core."""
+names, no optional dependency imported by the core, and names imported when first used."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import pickle
 import subprocess
 import sys
+from pathlib import Path
 from types import FunctionType, ModuleType
 
 import pytest
@@ -166,3 +169,183 @@ def test_importing_facta_imports_no_optional_dependency(module_name: str) -> Non
 
 def test_facta_has_a_version() -> None:
     assert facta.__version__ == "0.1.0"
+
+
+# Lazy packages: the names are imported when first used (``facta._lazy``), so that
+# ``import facta`` is cheap and ``from facta import AggregateRoot`` loads the domain only.
+
+LAZY_PACKAGES = [
+    "facta",
+    "facta.domain",
+    "facta.application",
+    "facta.persistence",
+    "facta.hosting",
+    "facta.integration",
+]
+
+
+def _lazy_declarations(package: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """What a lazy package's ``__init__`` declares: its imports under ``typing.TYPE_CHECKING``
+    (what type checkers read) and the table given to ``lazy_exports`` (what runs), each
+    as module: names."""
+    path = Path(_module(package).__file__ or "")
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING":
+            imports = {
+                statement.module or "": [alias.name for alias in statement.names]
+                for statement in node.body
+                if isinstance(statement, ast.ImportFrom)
+            }
+            call = node.orelse[0].value  # type: ignore[attr-defined]
+            table = ast.literal_eval(call.args[1])
+            return imports, {module: list(names) for module, names in table.items()}
+    raise AssertionError(f"{path} has no `if typing.TYPE_CHECKING:` block")
+
+
+def _imported_by(code: str) -> set[str]:
+    """The modules imported after running ``code`` in a fresh interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_a_lazy_package_declares_the_same_names_to_type_checkers_and_at_run_time(
+    package: str,
+) -> None:
+    imports, table = _lazy_declarations(package)
+
+    assert table == imports
+    assert sorted(name for names in table.values() for name in names) == sorted(
+        _module(package).__all__
+    )
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_a_lazy_name_is_the_object_its_module_defines(package: str) -> None:
+    _, table = _lazy_declarations(package)
+    lazy = _module(package)
+
+    different = [
+        f"{module}.{name}"
+        for module, names in table.items()
+        for name in names
+        if getattr(lazy, name) is not getattr(_module(module), name)
+    ]
+
+    assert different == []
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_a_resolved_name_is_kept_in_the_package(package: str) -> None:
+    lazy = _module(package)
+
+    for name in lazy.__all__:
+        getattr(lazy, name)
+
+    assert set(lazy.__all__) <= set(vars(lazy))
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_an_unknown_name_raises_attribute_error(package: str) -> None:
+    lazy = _module(package)
+
+    with pytest.raises(AttributeError, match=f"^module '{package}' has no attribute 'Nope'$"):
+        lazy.Nope  # noqa: B018
+
+    assert not hasattr(lazy, "Nope")
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_dir_lists_the_public_names(package: str) -> None:
+    listed = dir(_module(package))
+
+    assert set(_module(package).__all__) <= set(listed)
+    assert {"__name__", "__all__"} <= set(listed)
+    assert listed == sorted(listed)
+
+
+def test_dir_of_facta_lists_its_version() -> None:
+    assert "__version__" in dir(facta)
+
+
+def test_the_top_level_names_are_those_of_the_layers() -> None:
+    assert facta.AggregateRoot is facta.domain.AggregateRoot
+    assert facta.Command is facta.application.Command
+    assert facta.InMemoryPersistence is facta.persistence.InMemoryPersistence
+    assert facta.ApplicationBuilder is facta.hosting.ApplicationBuilder
+    assert facta.OutboxRelay is facta.integration.OutboxRelay
+    assert facta.DomainError is facta.errors.DomainError
+
+
+def test_a_star_import_gives_every_public_name() -> None:
+    namespace: dict[str, object] = {}
+
+    exec("from facta import *", namespace)
+
+    assert {name: namespace[name] for name in facta.__all__} == {
+        name: getattr(facta, name) for name in facta.__all__
+    }
+
+
+class Placed(facta.DomainEvent):
+    """An event whose class the test below pickles by reference."""
+
+    order_id: str
+
+
+def test_an_event_of_a_lazily_imported_class_pickles_and_compares() -> None:
+    event = Placed(order_id="o-1")
+
+    copy = pickle.loads(pickle.dumps(event))
+
+    assert copy == event
+    assert isinstance(copy, facta.DomainEvent)
+    assert isinstance(copy, facta.domain.events.DomainEvent)
+
+
+HEAVY = {"cloudevents", "sqlalchemy", "fastapi", "injector", "pymongo", "aio_pika"}
+"""Dependencies that the domain model and the messages never need."""
+
+
+def test_import_facta_imports_none_of_facta_s_layers_nor_pydantic() -> None:
+    imported = _imported_by("import facta")
+
+    assert {m for m in imported if m.startswith("facta.")} == {"facta._lazy"}
+    assert {m.split(".")[0] for m in imported} & {"pydantic", *HEAVY} == set()
+
+
+def test_the_domain_kernel_imports_the_domain_layer_only() -> None:
+    imported = _imported_by("from facta import AggregateRoot, DomainEvent, Entity, ValueObject")
+
+    facta_packages = {m.rsplit(".", 1)[0] for m in imported if m.startswith("facta.")}
+    assert facta_packages <= {"facta", "facta.domain"}
+    assert {m.split(".")[0] for m in imported} & HEAVY == set()
+
+
+def test_messages_and_handlers_import_no_persistence_hosting_or_injector() -> None:
+    imported = _imported_by(
+        "from facta import AggregateRoot, DomainEvent, Command, CommandHandler, Query"
+    )
+
+    layers = {".".join(m.split(".")[:2]) for m in imported if m.startswith("facta.")}
+    assert layers & {"facta.persistence", "facta.hosting", "facta.integration"} == set()
+    assert {m.split(".")[0] for m in imported} & HEAVY == set()
+
+
+def test_facta_help_imports_neither_the_application_nor_pydantic() -> None:
+    imported = _imported_by(
+        "import contextlib, io\n"
+        "from facta.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['--help']) == 0"
+    )
+
+    layers = {".".join(m.split(".")[:2]) for m in imported if m.startswith("facta.")}
+    assert layers & {"facta.domain", "facta.application", "facta.persistence"} == set()
+    assert {m.split(".")[0] for m in imported} & {"pydantic", "asyncio", *HEAVY} == set()

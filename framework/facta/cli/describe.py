@@ -29,12 +29,15 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facta.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from facta.cli.loading import open_application
 from facta.cli.output import echo, note
-from facta.hosting.describe import Flow, describe
 from facta.hosting.flow_svg import flow_svg
+
+if TYPE_CHECKING:
+    from facta.hosting.describe import Flow
 
 __all__ = ["FORMATS", "html_page", "main", "markdown_page", "register"]
 
@@ -127,6 +130,8 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 async def _describe(args: argparse.Namespace) -> int:
+    from facta.hosting.describe import describe  # imported here: --help starts fast
+
     if args.title and args.format not in ("markdown", "html"):
         raise UsageError("--title is the heading of a page: add --format markdown (or html)")
     async with open_application(args.app) as app:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from facta.application.ports.event_store import EventStore, RecordedEvent, decode_event
 from facta.cli.arguments import positive_int
 from facta.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from facta.cli.loading import open_application
 from facta.cli.output import Column, echo, iso_time, note, print_json, table, terminal_width
-from facta.domain import EventSourcedAggregate
-from facta.hosting import Application
+
+if TYPE_CHECKING:
+    from facta.domain import EventSourcedAggregate
+    from facta.hosting import Application
 
 __all__ = ["parse_time", "register"]
 
@@ -79,6 +81,9 @@ def _aggregate_type(app: Application, name: str) -> type[EventSourcedAggregate]:
 
 
 async def _show(args: argparse.Namespace) -> int:
+    # imported here, as the other commands do theirs: --help starts fast
+    from facta.application.ports.event_store import EventStore, RecordedEvent, decode_event
+
     async with open_application(args.app) as app:
         aggregate_type = _aggregate_type(app, args.aggregate)
         store = app.get(EventStore)  # type: ignore[type-abstract]

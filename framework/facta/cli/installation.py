@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from importlib import metadata
 
 from facta import __version__
 
@@ -52,6 +51,8 @@ class FactaSource:
 
 def facta_source(distribution: str = "facta") -> FactaSource:
     """How ``distribution`` (facta) is installed here, read from pip's ``direct_url.json``."""
+    from importlib import metadata  # here, not at the top: --help starts faster
+
     try:
         recorded = metadata.distribution(distribution).read_text("direct_url.json")
     except metadata.PackageNotFoundError:

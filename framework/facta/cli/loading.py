@@ -12,7 +12,6 @@ names the database.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import os
@@ -26,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from facta.cli.errors import Failure, UsageError
 from facta.errors import FactaError, PersistenceError
-from facta.hosting import Application, ApplicationBuilder
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from facta.hosting import Application
 
 __all__ = [
     "APP_ENV",
@@ -79,6 +79,8 @@ async def load_application(value: str | None) -> Application:
     The current directory is searched first, as ``python -m`` would, so that a project's
     own modules are found when ``facta`` runs from the project's root.
     """
+    from facta.hosting import Application, ApplicationBuilder  # imported here: --help starts fast
+
     spec = parse_app_spec(value)
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -177,6 +179,8 @@ async def _settle(known: set[threading.Thread], timeout: float = 1.0) -> None:
     noisily on the way out. Waits at most ``timeout``, and only after a failure; pool
     workers (the loop's executor) are left to ``asyncio.run``, which shuts them down.
     """
+    import asyncio  # loaded by then (the command runs in it); --help does without
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(
         thread.is_alive() and not thread.name.startswith(_POOL_THREADS)

@@ -9,7 +9,6 @@ the full story. Each command group lives in a module of its own and adds itself 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -74,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run is None:  # a group without its command: show what there is
         args.parser.print_help(sys.stderr)
         return EXIT_USAGE
+    import asyncio  # here, not at the top: --help and usage errors start faster without it
+
     show_traceback: bool = getattr(args, "traceback", False)
     with _log_to_stderr(show_traceback):
         try:

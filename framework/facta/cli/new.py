@@ -14,7 +14,6 @@ project generated on another machine) is fetched from facta's wheel on the packa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import keyword
 import os
@@ -174,6 +173,8 @@ async def _new(args: argparse.Namespace) -> int:
             unsafe=False,
         )
 
+    import asyncio  # loaded by then (the command runs in it); --help does without
+
     try:
         await asyncio.to_thread(render)
     except Exception as error:
@@ -217,6 +218,8 @@ def _summary(answers: Mapping[str, Any]) -> str:
 
 
 async def _update(args: argparse.Namespace) -> int:
+    import asyncio
+
     project = find_project(Path(args.path))
     return await asyncio.to_thread(update_project, project)
 

@@ -9,10 +9,10 @@ outbox of the application that ``--app`` names, whatever its back-end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from facta.cli.arguments import DURATION_FORMAT, event_id, parse_duration, positive_int
@@ -20,10 +20,11 @@ from facta.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from facta.cli.loading import database_name, first_line, open_application
 from facta.cli.output import Column, echo, iso_time, note, print_json, table, terminal_width
 from facta.cli.progress import Progress
-from facta.domain import utc_now
-from facta.hosting import Application
-from facta.integration import OutboxRelay
-from facta.persistence import DeliveryRecord, DeliverySettings, DeliveryStatus, Outbox
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs: --help starts fast
+    from facta.hosting import Application
+    from facta.integration import OutboxRelay
+    from facta.persistence import DeliveryRecord, Outbox
 
 __all__ = ["register"]
 
@@ -127,6 +128,8 @@ def register(
 
 
 def _outbox(app: Application) -> Outbox:
+    from facta.persistence import Outbox
+
     return app.get(Outbox)  # type: ignore[type-abstract]
 
 
@@ -204,6 +207,8 @@ async def _pending(args: argparse.Namespace) -> int:
 
 
 async def _dead(args: argparse.Namespace) -> int:
+    from facta.persistence import DeliveryStatus
+
     async with open_application(args.app) as app:
         outbox = _outbox(app)
         records = await outbox.deliveries(DeliveryStatus.DEAD, limit=args.limit)
@@ -254,6 +259,8 @@ def _dead_json(record: DeliveryRecord) -> dict[str, object]:
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    from facta.persistence import DeliveryStatus
+
     async with open_application(args.app) as app:
         outbox = _outbox(app)
         dead_count = (await outbox.stats()).dead_letters
@@ -325,6 +332,9 @@ def _interactive() -> bool:
 
 
 async def _relay(args: argparse.Namespace) -> int:
+    from facta.integration import OutboxRelay
+    from facta.persistence import DeliverySettings
+
     async with open_application(args.app) as app:
         outbox = _outbox(app)
         relay = OutboxRelay(outbox, app.mediator, app.get(DeliverySettings))
@@ -354,6 +364,8 @@ async def _relay(args: argparse.Namespace) -> int:
 async def _relay_until_stopped(relay: OutboxRelay, where: str | None) -> None:
     """Relay until SIGINT or SIGTERM, then stop after the events in hand, giving the rest of
     the batch back."""
+    import asyncio  # loaded by then (the command runs in it); --help does without
+
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -377,6 +389,8 @@ async def _relay_until_stopped(relay: OutboxRelay, where: str | None) -> None:
 
 
 async def _prune(args: argparse.Namespace) -> int:
+    from facta.domain import utc_now
+
     delivered_before = utc_now() - args.older_than
     async with open_application(args.app) as app:
         outbox = _outbox(app)

@@ -11,8 +11,6 @@ from facta.cli.errors import EXIT_OK
 from facta.cli.loading import open_application
 from facta.cli.output import Column, echo, iso_time, note, print_json, table, terminal_width
 from facta.cli.progress import Progress
-from facta.hosting.rebuild import ProjectionRebuilder
-from facta.persistence import Outbox
 
 __all__ = ["register"]
 
@@ -96,6 +94,8 @@ async def _list(args: argparse.Namespace) -> int:
 
 
 async def _status(args: argparse.Namespace) -> int:
+    from facta.hosting.rebuild import ProjectionRebuilder  # imported here: --help starts fast
+
     async with open_application(args.app) as app:
         statuses = await ProjectionRebuilder(app).status()
     if args.json:
@@ -143,6 +143,9 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _rebuild(args: argparse.Namespace) -> int:
+    from facta.hosting.rebuild import ProjectionRebuilder
+    from facta.persistence import Outbox
+
     async with open_application(args.app) as app:
         rebuilder = ProjectionRebuilder(app, batch_size=args.batch)
         info = rebuilder.find(args.name)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
-from facta.hosting.describe import Flow
+if TYPE_CHECKING:
+    from facta.hosting.describe import Flow
 
 __all__ = ["flow_svg"]
 

@@ -9,51 +9,107 @@ application's. Those contracts and the policy around them (``EventFlow``,
 ``TransactionBehavior``) are re-exported here, where back-end authors look for them.
 """
 
-from facta.application.event_flow import EventFlow
-from facta.application.ports.event_store import (
-    EventStore,
-    LoadedStream,
-    RecordedEvent,
-    StoredEvent,
-    StoredSnapshot,
-    StreamAppend,
-)
-from facta.application.ports.outbox import (
-    DECODING,
-    Delivery,
-    DeliveryRecord,
-    DeliverySettings,
-    DeliveryStatus,
-    DeliveryUpdate,
-    Outbox,
-    OutboxEntry,
-    OutboxRow,
-    OutboxStats,
-    PendingEvent,
-    Receipt,
-    RetryPolicy,
-    describe_error,
-    is_exhausted,
-    next_attempt,
-    settle_failures,
-)
-from facta.application.ports.projection_store import ProjectionState, ProjectionStore
-from facta.application.ports.unit_of_work import (
-    Change,
-    ChangeKind,
-    Commit,
-    Repository,
-    StoredState,
-    UnitOfWork,
-)
-from facta.application.ports.view_store import ViewStore
-from facta.application.transaction import TransactionBehavior
-from facta.persistence.in_memory import (
-    InMemoryOutbox,
-    InMemoryPersistence,
-    InMemoryStore,
-    InMemoryUnitOfWork,
-)
+import typing
+
+from facta import _lazy
+
+if typing.TYPE_CHECKING:
+    from facta.application.event_flow import EventFlow
+    from facta.application.ports.event_store import (
+        EventStore,
+        LoadedStream,
+        RecordedEvent,
+        StoredEvent,
+        StoredSnapshot,
+        StreamAppend,
+    )
+    from facta.application.ports.outbox import (
+        DECODING,
+        Delivery,
+        DeliveryRecord,
+        DeliverySettings,
+        DeliveryStatus,
+        DeliveryUpdate,
+        Outbox,
+        OutboxEntry,
+        OutboxRow,
+        OutboxStats,
+        PendingEvent,
+        Receipt,
+        RetryPolicy,
+        describe_error,
+        is_exhausted,
+        next_attempt,
+        settle_failures,
+    )
+    from facta.application.ports.projection_store import ProjectionState, ProjectionStore
+    from facta.application.ports.unit_of_work import (
+        Change,
+        ChangeKind,
+        Commit,
+        Repository,
+        StoredState,
+        UnitOfWork,
+    )
+    from facta.application.ports.view_store import ViewStore
+    from facta.application.transaction import TransactionBehavior
+    from facta.persistence.in_memory import (
+        InMemoryOutbox,
+        InMemoryPersistence,
+        InMemoryStore,
+        InMemoryUnitOfWork,
+    )
+else:
+    __getattr__, __dir__ = _lazy.lazy_exports(
+        globals(),
+        {
+            "facta.application.event_flow": ("EventFlow",),
+            "facta.application.ports.event_store": (
+                "EventStore",
+                "LoadedStream",
+                "RecordedEvent",
+                "StoredEvent",
+                "StoredSnapshot",
+                "StreamAppend",
+            ),
+            "facta.application.ports.outbox": (
+                "DECODING",
+                "Delivery",
+                "DeliveryRecord",
+                "DeliverySettings",
+                "DeliveryStatus",
+                "DeliveryUpdate",
+                "Outbox",
+                "OutboxEntry",
+                "OutboxRow",
+                "OutboxStats",
+                "PendingEvent",
+                "Receipt",
+                "RetryPolicy",
+                "describe_error",
+                "is_exhausted",
+                "next_attempt",
+                "settle_failures",
+            ),
+            "facta.application.ports.projection_store": ("ProjectionState", "ProjectionStore"),
+            "facta.application.ports.unit_of_work": (
+                "Change",
+                "ChangeKind",
+                "Commit",
+                "Repository",
+                "StoredState",
+                "UnitOfWork",
+            ),
+            "facta.application.ports.view_store": ("ViewStore",),
+            "facta.application.transaction": ("TransactionBehavior",),
+            "facta.persistence.in_memory": (
+                "InMemoryOutbox",
+                "InMemoryPersistence",
+                "InMemoryStore",
+                "InMemoryUnitOfWork",
+            ),
+        },
+    )
 
 __all__ = [
     "DECODING",
