@@ -7,6 +7,7 @@ application is built, whether each of them can be provided (see ``unbound_depend
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable
@@ -15,9 +16,16 @@ from typing import Any, Generic, TypeVar
 import injector
 
 from facta.application.handlers import handler_name
+from facta.application.operation import OperationScope
 from facta.errors import ConfigurationError
 
-__all__ = ["Constructor", "FactoryProvider", "check_dependencies", "unbound_dependency"]
+__all__ = [
+    "Constructor",
+    "FactoryProvider",
+    "check_dependencies",
+    "resolver",
+    "unbound_dependency",
+]
 
 T = TypeVar("T")
 
@@ -68,8 +76,7 @@ class Constructor(Generic[T]):
         resolvers = self._resolvers
         if resolvers is None:
             resolvers = self._resolvers = tuple(
-                (name, _resolver(self.container, interface))
-                for name, interface in self.dependencies
+                (name, resolver(self.container, interface)) for name, interface in self.dependencies
             )
         return self.cls(**{name: resolve() for name, resolve in resolvers})
 
@@ -91,8 +98,9 @@ class Constructor(Generic[T]):
         return self.cls(**values)
 
 
-def _resolver(container: injector.Injector, interface: Any) -> Callable[[], Any]:
-    """What ``container.get(interface)`` does, with the binding look-ups done once."""
+def resolver(container: injector.Injector, interface: Any) -> Callable[[], Any]:
+    """What ``container.get(interface)`` does, with the binding look-ups done once: valid
+    while the binding of ``interface`` stays the one it found."""
     binding, binder = container.binder.get_binding(interface)
     scope = binding.scope
     if isinstance(scope, injector.ScopeDecorator):
@@ -100,6 +108,18 @@ def _resolver(container: injector.Injector, interface: Any) -> Callable[[], Any]
     scope_binding, _ = binder.get_binding(scope)
     scope_instance: injector.Scope = scope_binding.provider.get(container)
     provider = binding.provider
+    if isinstance(scope_instance, OperationScope):
+        return functools.partial(scope_instance.instance, interface, provider)
+    if isinstance(scope_instance, injector.SingletonScope):
+        # one instance per application: made on the first call, the same ever after
+        made: list[Any] = []
+
+        def singleton() -> Any:
+            if not made:
+                made.append(scope_instance.get(interface, provider).get(container))
+            return made[0]
+
+        return singleton
 
     def resolve() -> Any:
         return scope_instance.get(interface, provider).get(container)

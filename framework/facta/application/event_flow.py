@@ -21,6 +21,7 @@ from facta.application.ports.outbox import DeliverySettings, Outbox, OutboxEntry
 from facta.application.projections import Projection
 from facta.application.tracing import current_traceparent
 from facta.domain import DomainEvent, utc_now
+from facta.domain.events import stamped
 from facta.errors import EventStormError
 
 __all__ = ["EventFlow"]
@@ -51,12 +52,24 @@ class EventFlow:
         self._settings = settings
         self._max_event_depth = max_event_depth
         self._inline: dict[type[Projection], Constructor[Projection]] = {}
+        self._grace = settings.grace
+        self._known_types: set[type[DomainEvent]] = set()  # registered by add_event_type
 
     def committing(
         self, unit_of_work: object, aggregates: int, events: int
     ) -> AbstractContextManager[object]:
         """The instrumentation hook around one unit of work's write (a no-op by default)."""
         return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
+
+    @property
+    def instrumented(self) -> bool:
+        """Whether the application has instrumentation (``committing`` does nothing if not)."""
+        return self._mediator._instrumentation is not None
+
+    @property
+    def has_inline_projections(self) -> bool:
+        """Whether ``apply_inline`` has anything to run, for any event."""
+        return self._registry.has_inline_projections
 
     @property
     def registry(self) -> HandlerRegistry:
@@ -69,7 +82,7 @@ class EventFlow:
             return []
         context = self._scope.context
         if context is not None:
-            if context.depth >= self._max_event_depth:
+            if len(context.chain) > self._max_event_depth:  # its depth, counted from 0
                 raise EventStormError(
                     (*context.chain, *(event.event_type for event in events)),
                     self._max_event_depth,
@@ -79,24 +92,25 @@ class EventFlow:
                 # a command sent by an event handler is not stored: name the stored event
                 # that caused it, so the chain can be followed from event to event
                 causation_id = context.causation_id
-            traceparent = current_traceparent()
-            events = [
-                event.with_metadata(
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    traceparent=traceparent,
-                )
-                for event in events
-            ]
-        available_at = utc_now() + self._settings.grace
+            metadata = {
+                "correlation_id": correlation_id,
+                "causation_id": causation_id,
+                "traceparent": current_traceparent(),
+            }
+            if type(correlation_id) is UUID and type(causation_id) is UUID:
+                events = [stamped(event, metadata) for event in events]
+            else:  # None, or a context built by hand: with_metadata checks the types
+                events = [event.with_metadata(**metadata) for event in events]
+        available_at = utc_now() + self._grace
         registry = self._registry
+        handlers = registry.event_handlers
         entries: list[OutboxEntry] = []
         for event in events:
             event_type = type(event)
-            registry.add_event_type(event_type)
-            entries.append(
-                OutboxEntry(event, not registry.event_handlers(event_type), available_at)
-            )
+            if event_type not in self._known_types:
+                registry.add_event_type(event_type)
+                self._known_types.add(event_type)
+            entries.append(OutboxEntry(event, not handlers(event_type), available_at))
         return entries
 
     async def apply_inline(self, unit_of_work: object, entries: Sequence[OutboxEntry]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import injector
 
@@ -21,9 +22,10 @@ from facta.application.instrumentation import Instrumentation
 from facta.application.integration import Envelope, IntegrationEvent, IntegrationEventHandler
 from facta.application.messages import Command, Query
 from facta.application.operation import OperationContext, OperationScope
-from facta.application.pipeline import MessageKind, Pipelines, run_pipeline
+from facta.application.pipeline import MessageKind, PipelineBehavior, Pipelines, run_pipeline
 from facta.application.registry import HandlerRegistry
 from facta.domain import DomainEvent
+from facta.domain.ids import random_uuid
 from facta.errors import AlreadyDelivered, ConfigurationError, EventHandlingError, HandlerFailure
 
 __all__ = ["DispatchReport", "Mediator"]
@@ -93,11 +95,23 @@ class Mediator:
 
     async def send(self, command: Command[R]) -> R:
         """Have the one handler of ``command`` carry it out, and return its result."""
-        return cast(R, await self._request(command, MessageKind.COMMAND))
+        factory, policy = self._route(command, MessageKind.COMMAND)
+        behaviors = self._pipelines.commands
+        message_id = random_uuid()
+        if policy is None:
+            return cast(R, await self._attempt(command, behaviors, factory, message_id))
+        return cast(
+            R,
+            await policy.run(
+                lambda: self._attempt(command, behaviors, factory, message_id),
+                type(command).__name__,
+            ),
+        )
 
     async def query(self, query: Query[R]) -> R:
         """Have the one handler of ``query`` answer it."""
-        return cast(R, await self._request(query, MessageKind.QUERY))
+        factory, _ = self._route(query, MessageKind.QUERY)
+        return cast(R, await self._attempt(query, self._pipelines.queries, factory, random_uuid()))
 
     async def publish(self, event: DomainEvent) -> None:
         """Run every handler of ``event``, then raise if any of them failed.
@@ -151,7 +165,7 @@ class Mediator:
             token = self._scope.enter(context)
             try:
                 handler = factory.create()
-                await run_pipeline(behaviors, event, context, _terminal(handler, event))
+                await run_pipeline(behaviors, event, context, partial(handler.handle, event))
             except AlreadyDelivered as error:
                 # another run (a relay worker whose lease ran out) already did it: settled
                 failures.append(HandlerFailure(factory.name, error))
@@ -216,7 +230,10 @@ class Mediator:
             self._factory(handler).name for handler in self._registry.event_handlers(event_type)
         )
 
-    async def _request(self, message: Command[Any] | Query[Any], kind: MessageKind) -> Any:
+    def _route(
+        self, message: Command[Any] | Query[Any], kind: MessageKind
+    ) -> tuple[Constructor[Any], ConflictRetry | None]:
+        """The handler of ``message`` and the conflict policy of its type (cached)."""
         message_type = type(message)
         if self._generation != self._registry.generation:
             self._request_factories.clear()
@@ -232,44 +249,36 @@ class Mediator:
             factory = self._factory(self._registry.request_handler(message_type))
             policy = self._conflict_retry(message_type) if kind is MessageKind.COMMAND else None
             known = self._request_factories[(message_type, kind)] = (factory, policy)
-        factory, policy = known
-        message_id = uuid4()
-        if policy is None:
-            return await self._attempt(message, kind, factory, message_id)
-        return await policy.run(
-            lambda: self._attempt(message, kind, factory, message_id), message_type.__name__
-        )
+        return known
 
     async def _attempt(
         self,
         message: Command[Any] | Query[Any],
-        kind: MessageKind,
+        behaviors: tuple[PipelineBehavior, ...],
         factory: Constructor[Any],
         message_id: UUID,
     ) -> Any:
         """Handle ``message`` once, in an operation of its own."""
-        message_type = type(message)
-        parent = self._scope.context
-        context = OperationContext(
-            message=message,
-            message_id=message_id,
-            correlation_id=parent.correlation_id if parent is not None else message_id,
-            causation_id=parent.message_id if parent is not None else None,
-            chain=(
-                (*parent.chain, message_type.__name__)
-                if parent is not None
-                else (message_type.__name__,)
-            ),
-            handler=factory.name,
-        )
-        token = self._scope.enter(context)
+        name = type(message).__name__
+        scope = self._scope
+        parent = scope.context
+        if parent is None:
+            context = OperationContext(message, message_id, message_id, None, (name,), factory.name)
+        else:
+            context = OperationContext(
+                message,
+                message_id,
+                parent.correlation_id,
+                parent.message_id,
+                (*parent.chain, name),
+                factory.name,
+            )
+        token = scope.enter(context)
         try:
             handler = factory.create()
-            return await run_pipeline(
-                self._pipelines.for_kind(kind), message, context, _terminal(handler, message)
-            )
+            return await run_pipeline(behaviors, message, context, partial(handler.handle, message))
         finally:
-            await self._scope.exit(token)
+            await scope.exit(token)
 
     def _factory(self, handler_type: type[Any]) -> Constructor[Any]:
         factory = self._factories.get(handler_type)
@@ -290,10 +299,3 @@ def _uuid(value: str | None) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
-
-
-def _terminal(handler: Any, message: object) -> Any:
-    def call() -> Any:
-        return handler.handle(message)
-
-    return call

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
@@ -60,11 +59,14 @@ class AsyncClosable(Protocol):
         """Release what the service holds (connections, sessions)."""
 
 
-@dataclass(slots=True)
 class _Operation:
-    context: OperationContext
-    providers: dict[Any, injector.Provider[Any]] = field(default_factory=dict)
-    instances: list[object] = field(default_factory=list)
+    """One operation: its context and the services created in it, in creation order."""
+
+    __slots__ = ("context", "instances")
+
+    def __init__(self, context: OperationContext) -> None:
+        self.context = context
+        self.instances: dict[Any, object] = {}
 
 
 class OperationScope(injector.Scope):
@@ -76,19 +78,25 @@ class OperationScope(injector.Scope):
         self._current = ContextVar(f"facta.operation.{id(self)}", default=None)
 
     def get(self, key: type[T], provider: injector.Provider[T]) -> injector.Provider[T]:
+        return injector.InstanceProvider(self.instance(key, provider))
+
+    def instance(self, key: type[T], provider: injector.Provider[T]) -> T:
+        """The current operation's instance of ``key``, made by ``provider`` on first use.
+
+        What ``get(key, provider).get(injector)`` returns, without a provider in between:
+        ``Constructor`` calls it to build handlers.
+        """
         operation = self._current.get()
         if operation is None:
             raise OutsideOperation(key)
+        instances = operation.instances
         try:
-            return operation.providers[key]
+            return instances[key]  # type: ignore[return-value]
         except KeyError:
             if key is OperationContext:
-                return injector.InstanceProvider(operation.context)
-            instance = provider.get(self.injector)
-            operation.instances.append(instance)
-            cached: injector.Provider[T] = injector.InstanceProvider(instance)
-            operation.providers[key] = cached
-            return cached
+                return operation.context  # type: ignore[return-value]
+            instance = instances[key] = provider.get(self.injector)
+            return instance
 
     @property
     def context(self) -> OperationContext | None:
@@ -101,8 +109,7 @@ class OperationScope(injector.Scope):
         operation = self._current.get()
         if operation is None:
             return None
-        provider = operation.providers.get(key)
-        return None if provider is None else provider.get(self.injector)
+        return operation.instances.get(key)
 
     def enter(self, context: OperationContext) -> Token[_Operation | None]:
         """Start an operation for ``context``; pair with ``exit`` in a ``finally``."""
@@ -119,7 +126,7 @@ class OperationScope(injector.Scope):
         failures: list[tuple[object, BaseException]] = []
         try:
             if operation is not None:
-                for instance in reversed(operation.instances):
+                for instance in reversed(operation.instances.values()):
                     close = getattr(instance, "aclose", None)
                     if close is None:
                         continue

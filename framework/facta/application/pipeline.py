@@ -14,6 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pydantic
 
@@ -46,12 +47,17 @@ class MessageKind(enum.Enum):
 
 
 class PipelineBehavior(ABC):
-    """Wraps the handling of messages of the kinds it is registered for."""
+    """Wraps the handling of messages of the kinds it is registered for.
+
+    Write ``handle`` as an ``async def``; a behavior with nothing to add for a message
+    may also be a plain ``def`` that returns ``call_next()`` (the awaitable) untouched,
+    which spares a coroutine per message.
+    """
 
     @abstractmethod
-    async def handle(
+    def handle(
         self, message: object, context: OperationContext, call_next: NextStep
-    ) -> object:
+    ) -> Awaitable[object]:
         """Handle ``message`` by calling ``call_next()``, adding behavior around it."""
 
 
@@ -102,11 +108,16 @@ class LoggingBehavior(PipelineBehavior):
         self._logger = logger or logging.getLogger("facta.mediator")
         self._level = level
 
-    async def handle(
+    def handle(
+        self, message: object, context: OperationContext, call_next: NextStep
+    ) -> Awaitable[object]:
+        if not self._logger.isEnabledFor(self._level):
+            return call_next()
+        return self._logged(message, context, call_next)
+
+    async def _logged(
         self, message: object, context: OperationContext, call_next: NextStep
     ) -> object:
-        if not self._logger.isEnabledFor(self._level):
-            return await call_next()
         name = type(message).__name__
         started = time.perf_counter()
         self._logger.log(self._level, "handling %s (correlation %s)", name, context.correlation_id)
@@ -137,14 +148,5 @@ def run_pipeline(
     """Run ``terminal`` inside ``behaviors``, the first of them outermost."""
     step = terminal
     for behavior in reversed(behaviors):
-        step = _bind(behavior, message, context, step)
+        step = partial(behavior.handle, message, context, step)
     return step()
-
-
-def _bind(
-    behavior: PipelineBehavior, message: object, context: OperationContext, call_next: NextStep
-) -> NextStep:
-    def step() -> Awaitable[object]:
-        return behavior.handle(message, context, call_next)
-
-    return step

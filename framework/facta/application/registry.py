@@ -157,6 +157,11 @@ class HandlerRegistry:
             )
         return matches[0] if matches else None
 
+    @property
+    def has_inline_projections(self) -> bool:
+        """Whether any projection runs inline (in the unit of work that commits its events)."""
+        return bool(self._inline)
+
     def inline_projections(self, event_type: type[DomainEvent]) -> tuple[type[Projection], ...]:
         """The inline projections that apply an event type, in registration order."""
         try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self, TypeVar
-from uuid import uuid4
 
-from facta.domain.events import DomainEvent
+from facta.domain.events import DomainEvent, stamped
+from facta.domain.ids import random_uuid
 from facta.domain.model import Entity
 
 __all__ = ["AggregateRoot", "new_id"]
@@ -21,18 +21,18 @@ _recording_order = itertools.count()
 
 def new_id() -> str:
     """A new random identifier for an aggregate (a UUID4 as text)."""
-    return str(uuid4())
+    return str(random_uuid())
 
 
 class _History:
-    """The bookkeeping of an aggregate root, kept in one slot for speed."""
+    """The bookkeeping of an aggregate root, kept in one slot for speed: its version and
+    its uncommitted events, each with its number in the order of recording."""
 
-    __slots__ = ("events", "order", "version")
+    __slots__ = ("records", "version")
 
-    def __init__(self) -> None:
-        self.version = 0
-        self.events: list[DomainEvent] = []
-        self.order: list[int] = []
+    def __init__(self, version: int = 0) -> None:
+        self.version = version
+        self.records: list[tuple[int, DomainEvent]] = []
 
 
 _KEY = "_facta_history"
@@ -70,6 +70,7 @@ class AggregateRoot(Entity):
     """
 
     aggregate_type: ClassVar[str] = "AggregateRoot"
+    _facta_event_sourced: ClassVar[bool] = False  # an attribute: cheaper than isinstance
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -81,8 +82,7 @@ class AggregateRoot(Entity):
         clone = super().__copy__()
         history, copied = _history(self), _History()
         copied.version = history.version
-        copied.events = list(history.events)
-        copied.order = list(history.order)
+        copied.records = list(history.records)
         private = dict(clone.__pydantic_private__ or {})
         private[_KEY] = copied
         object.__setattr__(clone, "__pydantic_private__", private)
@@ -96,7 +96,7 @@ class AggregateRoot(Entity):
     @property
     def uncommitted_events(self) -> tuple[DomainEvent, ...]:
         """The events recorded since the last commit, in the order they were recorded."""
-        return tuple(_history(self).events)
+        return tuple([event for _, event in _history(self).records])
 
     def record(self, event: E) -> E:
         """Record ``event`` as having happened to this aggregate and return it.
@@ -104,12 +104,14 @@ class AggregateRoot(Entity):
         The returned event carries this aggregate's id and the version it produced.
         """
         history = _history(self)
-        stamped = event.with_metadata(
-            aggregate_id=self.id, aggregate_version=history.version + len(history.events) + 1
-        )
-        history.events.append(stamped)
-        history.order.append(next(_recording_order))
-        return stamped
+        aggregate_id = self.id
+        version = history.version + len(history.records) + 1
+        if type(aggregate_id) is str and DomainEvent in type(event).__mro__:
+            recorded = stamped(event, {"aggregate_id": aggregate_id, "aggregate_version": version})
+        else:  # say what is wrong (an id set around validation, say)
+            recorded = event.with_metadata(aggregate_id=aggregate_id, aggregate_version=version)
+        history.records.append((next(_recording_order), recorded))
+        return recorded
 
     def uncommitted_records(self) -> list[tuple[int, DomainEvent]]:
         """The uncommitted events with a number that orders them across aggregates.
@@ -117,13 +119,12 @@ class AggregateRoot(Entity):
         Units of work use it to dispatch the events of several aggregates in the order
         they were recorded.
         """
-        history = _history(self)
-        return list(zip(history.order, history.events, strict=True))
+        return list(_history(self).records)
 
     def next_version(self) -> int:
         """The version this aggregate will have once its pending changes are committed."""
         history = _history(self)
-        return history.version + max(1, len(history.events))
+        return history.version + max(1, len(history.records))
 
     def mark_committed(self, version: int) -> None:
         """Forget the uncommitted events: they were stored, and the aggregate is at ``version``.
@@ -131,8 +132,7 @@ class AggregateRoot(Entity):
         Called by units of work after a successful commit; application code never needs it.
         """
         history = _history(self)
-        history.events.clear()
-        history.order.clear()
+        history.records.clear()
         history.version = version
 
     def snapshot(self) -> dict[str, Any]:
@@ -142,13 +142,22 @@ class AggregateRoot(Entity):
     @classmethod
     def restore(cls, state: Mapping[str, Any], version: int) -> Self:
         """Rebuild an aggregate from a stored ``snapshot()`` at the given ``version``."""
-        aggregate = cls.model_validate(state)
-        _history(aggregate).version = version
-        return aggregate
+        return _restored(cls.model_validate(state), version)
 
     @classmethod
     def restore_json(cls, state_json: str | bytes, version: int) -> Self:
         """Rebuild an aggregate from its state as JSON text at the given ``version``."""
-        aggregate = cls.model_validate_json(state_json)
+        return _restored(cls.model_validate_json(state_json), version)
+
+
+R = TypeVar("R", bound=AggregateRoot)
+
+
+def _restored(aggregate: R, version: int) -> R:
+    """``aggregate``, just validated from its stored state, at ``version``."""
+    private = aggregate.__pydantic_private__
+    if private is None:  # no private attributes declared: the common case, made directly
+        object.__setattr__(aggregate, "__pydantic_private__", {_KEY: _History(version)})
+    else:
         _history(aggregate).version = version
-        return aggregate
+    return aggregate

@@ -63,6 +63,7 @@ class EventSourcedAggregate(AggregateRoot):
 
     snapshot_every: ClassVar[int | None] = None
     snapshot_version: ClassVar[int] = 1
+    _facta_event_sourced: ClassVar[bool] = True
     _facta_appliers: ClassVar[dict[type[DomainEvent], Applier] | None] = None
     _facta_schema: ClassVar[str | None] = None
     _facta_names: ClassVar[dict[str, type[DomainEvent]] | None] = None
@@ -87,8 +88,7 @@ class EventSourcedAggregate(AggregateRoot):
             self._apply(stamped)
         except BaseException:
             history = _history(self)
-            history.events.pop()
-            history.order.pop()
+            history.records.pop()
             raise
         return stamped
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Self
-from uuid import UUID, uuid4
+from typing import Annotated, Any, ClassVar, Self, TypeVar
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -17,9 +17,17 @@ from pydantic import (
     field_validator,
 )
 
+from facta.domain.ids import event_time, random_uuid
 from facta.errors import ConfigurationError
 
-__all__ = ["METADATA_FIELDS", "DomainEvent", "Timestamp", "iso_milliseconds", "utc_now"]
+__all__ = [
+    "METADATA_FIELDS",
+    "DomainEvent",
+    "Timestamp",
+    "iso_milliseconds",
+    "stamped",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -44,11 +52,6 @@ _TIMESTAMP_SCHEMA = WithJsonSchema(
 Timestamp = Annotated[datetime, _IN_MILLISECONDS, _TIMESTAMP_SCHEMA]
 """A ``datetime`` that JSON shows in UTC to the millisecond, fixed-width
 (``2025-06-01T19:30:00.000Z``): use it for the times of API answers and events."""
-
-
-def _event_time() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 METADATA_FIELDS = frozenset(
@@ -119,9 +122,9 @@ class DomainEvent(BaseModel):
 
     event_type: ClassVar[str] = "DomainEvent"
 
-    event_id: UUID = Field(default_factory=uuid4)
+    event_id: UUID = Field(default_factory=random_uuid)
     occurred_at: Annotated[AwareDatetime, _IN_MILLISECONDS, _TIMESTAMP_SCHEMA] = Field(
-        default_factory=_event_time
+        default_factory=event_time
     )
     aggregate_id: str = ""
     aggregate_version: int = Field(default=0, ge=0)
@@ -162,16 +165,31 @@ class DomainEvent(BaseModel):
                 )
         if "occurred_at" in metadata:
             metadata["occurred_at"] = self._in_utc(metadata["occurred_at"])
-        clone = object.__new__(type(self))
-        object.__setattr__(clone, "__dict__", {**self.__dict__, **metadata})
-        object.__setattr__(
-            clone, "__pydantic_fields_set__", self.__pydantic_fields_set__ | metadata.keys()
-        )
-        object.__setattr__(clone, "__pydantic_extra__", None)
-        private = self.__pydantic_private__
-        object.__setattr__(clone, "__pydantic_private__", None if private is None else {**private})
-        return clone
+        return stamped(self, metadata)
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields, without the metadata, as JSON-compatible values."""
         return self.model_dump(mode="json", exclude=_METADATA_EXCLUDE)
+
+
+E = TypeVar("E", bound=DomainEvent)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def stamped(event: E, metadata: dict[str, Any]) -> E:
+    """A copy of ``event`` with the ``metadata`` fields replaced, nothing validated.
+
+    ``with_metadata`` checks what it is given, then calls this; facta calls it directly
+    with values it made itself (an aggregate's id and version, the operation's ids), of
+    the declared types by construction. The copy is made the way pydantic's
+    ``model_copy`` makes one (the fields' dict, the fields set, the private attributes),
+    without its generic path.
+    """
+    clone = _new(type(event))
+    _set(clone, "__dict__", {**event.__dict__, **metadata})
+    _set(clone, "__pydantic_fields_set__", event.__pydantic_fields_set__.union(metadata))
+    _set(clone, "__pydantic_extra__", None)
+    private = event.__pydantic_private__
+    _set(clone, "__pydantic_private__", None if private is None else {**private})
+    return clone

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
-from uuid import uuid4
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import injector
 
 from facta.application import HandlerRegistry, Mediator, OperationContext, OperationScope
+from facta.application.dependencies import resolver
+from facta.domain.ids import random_uuid
 from facta.hosting.services import BackgroundService
 from facta.persistence import Outbox, UnitOfWork
 
@@ -45,6 +46,9 @@ class Application:
         self._registry = registry
         self._mediator = mediator
         self._scope = container.get(OperationScope)
+        # what get() resolves, with the binding it was resolved with (see Constructor)
+        self._bindings: dict[type, injector.Binding] = container.binder._bindings
+        self._resolvers: dict[type, tuple[injector.Binding, Callable[[], Any]]] = {}
         self._services = tuple(services)
         self._started: list[BackgroundService] = []
 
@@ -96,31 +100,25 @@ class Application:
 
     def get(self, interface: type[T]) -> T:
         """The application's instance of ``interface`` (singletons, outside operations)."""
-        return self._container.get(interface)
+        binding = self._bindings.get(interface)
+        known = self._resolvers.get(interface)
+        if known is not None and known[0] is binding:  # bound as when it was first resolved
+            resolved: T = known[1]()
+            return resolved
+        instance = self._container.get(interface)
+        binding = self._bindings.get(interface)
+        if binding is not None:
+            self._resolvers[interface] = (binding, resolver(self._container, interface))
+        return instance
 
-    @asynccontextmanager
-    async def operation(self, name: str = "operation") -> AsyncIterator[OperationContext]:
+    def operation(self, name: str = "operation") -> AbstractAsyncContextManager[OperationContext]:
         """Open an operation scope by hand, e.g. to use a unit of work in a script or test.
 
         Nothing is committed for you: call ``commit()`` on the unit of work you used. An
         operation that ends with changes its unit of work never committed logs a warning
         naming the aggregates, since their changes are lost.
         """
-        message_id = uuid4()
-        context = OperationContext(name, message_id, message_id, None, (name,))
-        token = self._scope.enter(context)
-        try:
-            yield context
-            unit_of_work = self._scope.peek(UnitOfWork)
-            if isinstance(unit_of_work, UnitOfWork) and (lost := unit_of_work.uncommitted()):
-                _log.warning(
-                    "operation %r ended without committing changes to %s: they are lost; "
-                    "call `await unit_of_work.commit()` before the operation ends",
-                    name,
-                    ", ".join(f"{a.aggregate_type} {a.id!r}" for a in lost),
-                )
-        finally:
-            await self._scope.exit(token)
+        return _ManualOperation(self._scope, name)
 
     async def start(self) -> None:
         """Start the background services in the order they were added."""
@@ -144,3 +142,39 @@ class Application:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class _ManualOperation:
+    """``Application.operation()``: an operation opened and closed by hand."""
+
+    __slots__ = ("_name", "_scope", "_token")
+
+    def __init__(self, scope: OperationScope, name: str) -> None:
+        self._scope = scope
+        self._name = name
+
+    async def __aenter__(self) -> OperationContext:
+        message_id = random_uuid()
+        name = self._name
+        context = OperationContext(name, message_id, message_id, None, (name,))
+        self._token = self._scope.enter(context)
+        return context
+
+    async def __aexit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if error_type is None:
+                unit_of_work = self._scope.peek(UnitOfWork)
+                if isinstance(unit_of_work, UnitOfWork) and (lost := unit_of_work.uncommitted()):
+                    _log.warning(
+                        "operation %r ended without committing changes to %s: they are lost; "
+                        "call `await unit_of_work.commit()` before the operation ends",
+                        self._name,
+                        ", ".join(f"{a.aggregate_type} {a.id!r}" for a in lost),
+                    )
+        finally:
+            await self._scope.exit(self._token)

@@ -31,8 +31,14 @@ from facta.application.ports.outbox import (
     Receipt,
 )
 from facta.application.ports.projection_store import ProjectionStore, PruneRecord
-from facta.application.ports.unit_of_work import ChangeKind, Commit, StoredState, UnitOfWork
-from facta.application.ports.view_store import StoredView
+from facta.application.ports.unit_of_work import (
+    Change,
+    ChangeKind,
+    Commit,
+    StoredState,
+    UnitOfWork,
+)
+from facta.application.ports.view_store import StoredView, ViewWrite
 from facta.application.views import View, ViewQuery, index_kind, normalized_value
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate, utc_now
 from facta.errors import AlreadyDelivered, ConcurrencyError, PersistenceError
@@ -93,51 +99,62 @@ class InMemoryStore:
 
     def apply(self, commit: Commit) -> None:
         """Check every version and the receipt, then apply it all; raise before applying any."""
-        changes = commit.changes
+        changes, entries, receipt, views, appends = commit
+        states = self._states
+        writes: list[tuple[tuple[str, str], Change]] = []
         for change in changes:
-            stored = self._states.get((change.aggregate_type, change.aggregate_id))
+            aggregate = change.aggregate
+            key = (aggregate.aggregate_type, aggregate.id)
+            stored = states.get(key)
             actual = 0 if stored is None else stored.version
             if actual != change.expected_version:
-                raise ConcurrencyError(
-                    change.aggregate_type, change.aggregate_id, change.expected_version, actual
-                )
-        for entry in commit.entries:
-            if entry.event.event_id in self._outbox:
+                raise ConcurrencyError(key[0], key[1], change.expected_version, actual)
+            writes.append((key, change))
+        outbox = self._outbox
+        for entry in entries:
+            if entry.event.event_id in outbox:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
-        appended = self.streams.prepare(commit.appends)
-        receipt = commit.receipt
+        appended = self.streams.prepare(appends) if appends else None
         if receipt is not None:
             delivery = self._deliveries.get(receipt.event_id, {}).get(receipt.handler)
             if delivery is not None and delivery.status is not DeliveryStatus.FAILED:
                 raise AlreadyDelivered(str(receipt.event_id), receipt.handler)
-        for write in commit.views:
+        for write in views:
             view = self._views.get(write.view_type.view_name, {}).get(write.view_id)
             actual = 0 if view is None else view.version
             if write.expected_version != -1 and actual != write.expected_version:
                 raise ConcurrencyError(
                     write.view_type.view_name, write.view_id, write.expected_version, actual
                 )
-        for change in changes:
-            key = (change.aggregate_type, change.aggregate_id)
+        # checked: now apply it all
+        for key, change in writes:
             if change.kind is ChangeKind.DELETE:
-                del self._states[key]
+                del states[key]
             else:
-                self._states[key] = StoredState(change.state_json, change.new_version)
-        self.streams.append(appended)
-        now = utc_now()
-        for entry in commit.entries:
-            row = _Row(next(self._positions), entry.event, entry.available_at)
-            self._outbox[entry.event.event_id] = row
-            if entry.delivered:
-                row.delivered_at = now
-            else:
-                self._undelivered[entry.event.event_id] = row
-        if receipt is not None:
-            handlers = self._deliveries.setdefault(receipt.event_id, {})
-            handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
-        for write in commit.views:
+                states[key] = StoredState(change.state_json, change.new_version)
+        if appended is not None:
+            self.streams.append(appended)
+        if entries or receipt is not None:
+            now = utc_now()
+            positions = self._positions
+            for entry in entries:
+                event = entry.event
+                row = _Row(next(positions), event, entry.available_at)
+                outbox[event.event_id] = row
+                if entry.delivered:
+                    row.delivered_at = now
+                else:
+                    self._undelivered[event.event_id] = row
+            if receipt is not None:
+                handlers = self._deliveries.setdefault(receipt.event_id, {})
+                handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
+        if views:
+            self._write_views(views)
+
+    def _write_views(self, writes: Sequence[ViewWrite]) -> None:
+        for write in writes:
             views = self._views.setdefault(write.view_type.view_name, {})
             if write.kind == "delete":
                 views.pop(write.view_id, None)

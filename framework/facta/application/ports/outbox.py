@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import pydantic
@@ -138,8 +138,7 @@ class Receipt:
     handler: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
+class OutboxEntry(NamedTuple):
     """An event to store in the outbox.
 
     ``delivered`` when no handler needs it; otherwise the relay may claim it from

@@ -11,12 +11,12 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from facta.application.event_flow import EventFlow
 from facta.application.ports.event_store import LoadedStream, StreamAppend, replay, stream_appends
 from facta.application.ports.outbox import OutboxEntry, Receipt
+from facta.application.ports.tracking import Status, Tracked
 from facta.application.ports.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
@@ -36,8 +36,7 @@ class ChangeKind(enum.Enum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True, slots=True)
-class StoredState:
+class StoredState(NamedTuple):
     """An aggregate's state as a back-end loaded it, and its version.
 
     ``state`` is JSON text (the default storage) or a mapping of field values (a back-end
@@ -48,8 +47,7 @@ class StoredState:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class Commit:
+class Commit(NamedTuple):
     """Everything one unit of work writes in one transaction.
 
     The aggregate ``changes``; the events, as outbox ``entries``; when the unit of work
@@ -71,8 +69,7 @@ class Commit:
         return not (self.changes or self.entries or self.receipt or self.views or self.appends)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One aggregate write of a commit, as a back-end must apply it.
 
     ``INSERT`` must fail if the id exists; ``UPDATE`` and ``DELETE`` must apply only if the
@@ -96,19 +93,6 @@ class Change:
         return self.aggregate.id
 
 
-class _Status(enum.Enum):
-    NEW = "new"
-    LOADED = "loaded"
-    REMOVED = "removed"
-
-
-@dataclass(slots=True)
-class _Tracked:
-    aggregate: AggregateRoot
-    status: _Status
-    loaded_json: str | None
-
-
 class UnitOfWork(ABC):
     """Tracks the aggregates of one operation and commits them, with their events, at once.
 
@@ -121,43 +105,48 @@ class UnitOfWork(ABC):
 
     def __init__(self, event_flow: EventFlow) -> None:
         self._event_flow = event_flow
-        self._tracked: dict[tuple[type[AggregateRoot], str], _Tracked] = {}
+        self._tracked: dict[tuple[type[AggregateRoot], str], Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
         self._ended = False
-        self._view_stores: dict[type[View], ViewStore[Any]] = {}
         self._view_tracker = ViewTracker()
-        self._view_storage: dict[type[View], type[View]] = {}
+        # made on first use: most units of work touch no view
+        self._view_stores: dict[type[View], ViewStore[Any]] | None = None
+        self._view_storage: dict[type[View], type[View]] | None = None
 
     def views(self, view_type: type[V]) -> ViewStore[V]:
         """The store of ``view_type`` in this unit of work (read models, kept by projections)."""
-        store = self._view_stores.get(view_type)
+        stores = self._view_stores
+        if stores is None:
+            stores = self._view_stores = {}
+        store = stores.get(view_type)
         if store is None:
             if not (isinstance(view_type, type) and issubclass(view_type, View)):
                 raise ConfigurationError(f"{view_type!r} is not a View subclass")
-            storage = self._view_storage.get(view_type)
-            store = self._view_stores[view_type] = ViewStore(self, view_type, storage)
-        return cast(ViewStore[V], store)
+            storage = None if self._view_storage is None else self._view_storage.get(view_type)
+            store = stores[view_type] = ViewStore(self, view_type, storage)
+        return cast("ViewStore[V]", store)
 
     def store_views_in(self, copies: Mapping[type[View], type[View]]) -> None:
         """Have ``views(V)`` read and write the copy of ``V`` instead (what a rebuild
         fills before it swaps the copies in); call it before asking for the stores."""
-        self._view_storage.update(copies)
-        self._view_stores.clear()
+        self._view_storage = {**(self._view_storage or {}), **copies}
+        self._view_stores = None
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """The repository of ``aggregate_type`` in this unit of work."""
-        self._check_open()
+        if self._ended:
+            self._check_open()
         repository = self._repositories.get(aggregate_type)
         if repository is None:
             repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
-        return cast(Repository[A], repository)
+        return cast("Repository[A]", repository)
 
     def collect_events(self) -> list[DomainEvent]:
         """Every uncommitted event of every tracked aggregate, in the order recorded."""
         pending: list[tuple[int, DomainEvent]] = []
         for tracked in self._tracked.values():
-            pending.extend(tracked.aggregate.uncommitted_records())
-        pending.sort(key=lambda record: record[0])
+            pending += tracked.aggregate.uncommitted_records()
+        pending.sort()  # by the recording order alone: its numbers are unique
         return [event for _, event in pending]
 
     async def commit(self, *, receipt: Receipt | None = None) -> None:
@@ -168,30 +157,55 @@ class UnitOfWork(ABC):
         order they were recorded. ``receipt`` is for the transaction behavior of event
         handlers: it records the handler's success with its writes.
         """
-        self._check_open()
-        events = self.collect_events()
-        changes = self._changes()
-        sourced = self._event_sourced()
-        with self._event_flow.committing(self, len(changes) + len(sourced), len(events)):
-            entries = self._event_flow.prepare(events)  # stamped in the commit's trace
-            if entries:
-                await self._event_flow.apply_inline(self, entries)
-            views = self._view_tracker.writes()
-            appends = self._appends(sourced, entries)
-            await self.write_changes(Commit(changes, entries, receipt, views, appends))
-        self._view_tracker.committed(views)
+        if self._ended:
+            self._check_open()
+        changes, sourced, events = self._pending()
+        flow = self._event_flow
+        if flow.instrumented:
+            with flow.committing(self, len(changes) + len(sourced), len(events)):
+                entries, views, appends = await self._write_commit(
+                    changes, sourced, events, receipt
+                )
+        else:
+            entries, views, appends = await self._write_commit(changes, sourced, events, receipt)
+        if views:
+            self._view_tracker.committed(views)
+        tracked = self._tracked
         for append in appends:
             append.aggregate.mark_committed(append.new_version)
             stream_key = (type(append.aggregate), append.stream_id)
-            self._tracked[stream_key] = _Tracked(append.aggregate, _Status.LOADED, None)
+            tracked[stream_key] = Tracked(append.aggregate, Status.LOADED)
         for change in changes:
-            key = (type(change.aggregate), change.aggregate_id)
+            aggregate = change.aggregate
+            key = (type(aggregate), aggregate.id)
             if change.kind is ChangeKind.DELETE:
-                del self._tracked[key]
+                del tracked[key]
                 continue
-            change.aggregate.mark_committed(change.new_version)
-            self._tracked[key] = _Tracked(change.aggregate, _Status.LOADED, change.state_json)
-        await self._event_flow.dispatch(entries)
+            aggregate.mark_committed(change.new_version)
+            record = tracked[key]
+            record.status = Status.LOADED
+            record.remember(change.state_json)
+        for entry in entries:
+            if not entry.delivered:  # some handler waits for an event: run them now
+                await flow.dispatch(entries)
+                break
+
+    async def _write_commit(
+        self,
+        changes: list[Change],
+        sourced: list[EventSourcedAggregate],
+        events: list[DomainEvent],
+        receipt: Receipt | None,
+    ) -> tuple[list[OutboxEntry], list[ViewWrite], list[StreamAppend]]:
+        """Stamp the events, run the inline projections, and write it all in one step."""
+        flow = self._event_flow
+        entries = flow.prepare(events)  # stamped in the commit's trace
+        if entries and flow.has_inline_projections:
+            await flow.apply_inline(self, entries)
+        views = self._view_tracker.writes()
+        appends = self._appends(sourced, entries)
+        await self.write_changes(Commit(changes, entries, receipt, views, appends))
+        return entries, views, appends
 
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
@@ -205,8 +219,12 @@ class UnitOfWork(ABC):
         Its operation calls it when it ends; using the unit of work afterwards raises
         ``ConfigurationError`` rather than loading or committing outside any operation.
         """
-        await self.rollback()
         self._ended = True
+        self._tracked.clear()
+        self._view_tracker.clear()
+        self._repositories.clear()  # they point back here: freed now, not by the collector
+        self._view_stores = None
+        await self.discard()
 
     def uncommitted(self) -> list[AggregateRoot]:
         """The tracked aggregates that a commit would write (changed, new or removed)."""
@@ -214,13 +232,7 @@ class UnitOfWork(ABC):
             tracked.aggregate
             for tracked in self._tracked.values()
             if tracked.aggregate.uncommitted_events
-            or (
-                not isinstance(tracked.aggregate, EventSourcedAggregate)
-                and (
-                    tracked.status is not _Status.LOADED
-                    or tracked.aggregate.model_dump_json() != tracked.loaded_json
-                )
-            )
+            or (not tracked.aggregate._facta_event_sourced and tracked.changed())
         ]
 
     def _check_open(self) -> None:
@@ -231,8 +243,13 @@ class UnitOfWork(ABC):
                 f"constructor, or inside `async with app.operation():`), and do not keep it"
             )
 
-    def _changes(self) -> list[Change]:
+    def _pending(self) -> tuple[list[Change], list[EventSourcedAggregate], list[DomainEvent]]:
+        """What a commit writes: the state changes, the event-sourced aggregates with events
+        to append (their events are their changes: see ``_appends``) and every uncommitted
+        event, in the order recorded."""
         changes: list[Change] = []
+        sourced: list[EventSourcedAggregate] = []
+        records: list[tuple[int, DomainEvent]] = []
         for (_, tracked_id), tracked in self._tracked.items():
             aggregate = tracked.aggregate
             if aggregate.id != tracked_id:  # set around validation: never write over another
@@ -240,39 +257,39 @@ class UnitOfWork(ABC):
                     f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
                     f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
                 )
-            if isinstance(aggregate, EventSourcedAggregate):
-                continue  # its events are its changes: see _appends
-            if tracked.status is _Status.REMOVED:
-                changes.append(Change(ChangeKind.DELETE, aggregate, aggregate.version, 0, ""))
+            recorded = aggregate.uncommitted_records()
+            records += recorded
+            status = tracked.status
+            if aggregate._facta_event_sourced:
+                assert isinstance(aggregate, EventSourcedAggregate)
+                if recorded:
+                    sourced.append(aggregate)
+                elif status is Status.NEW:
+                    raise ConfigurationError(
+                        f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
+                        f"events: an event-sourced aggregate exists through its events, "
+                        f"so record the one that creates it"
+                    )
                 continue
-            state_json = aggregate.model_dump_json()
-            if tracked.status is _Status.NEW:
-                kind = ChangeKind.INSERT
-            elif aggregate.uncommitted_events or state_json != tracked.loaded_json:
-                kind = ChangeKind.UPDATE
+            version = aggregate.version
+            if status is Status.REMOVED:
+                changes.append(Change(ChangeKind.DELETE, aggregate, version, 0, ""))
+                continue
+            if recorded or status is Status.NEW:
+                state_json = aggregate.model_dump_json()
+            elif tracked.unchanged():
+                continue
             else:
-                continue
-            changes.append(
-                Change(kind, aggregate, aggregate.version, aggregate.next_version(), state_json)
-            )
-        return changes
-
-    def _event_sourced(self) -> list[EventSourcedAggregate]:
-        """The tracked event-sourced aggregates with events to append."""
-        sourced: list[EventSourcedAggregate] = []
-        for tracked in self._tracked.values():
-            aggregate = tracked.aggregate
-            if isinstance(aggregate, EventSourcedAggregate):
-                if not aggregate.uncommitted_events:
-                    if tracked.status is _Status.NEW:
-                        raise ConfigurationError(
-                            f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
-                            f"events: an event-sourced aggregate exists through its events, "
-                            f"so record the one that creates it"
-                        )
+                state_json = aggregate.model_dump_json()
+                if state_json == tracked.recorded_json():
                     continue
-                sourced.append(aggregate)
-        return sourced
+            kind = ChangeKind.INSERT if status is Status.NEW else ChangeKind.UPDATE
+            # the next version, as next_version() has it: one per event, or one for a change
+            new_version = version + (len(recorded) or 1)
+            changes.append(Change(kind, aggregate, version, new_version, state_json))
+        if len(records) > 1:
+            records.sort()  # by the recording order alone: its numbers are unique
+        return changes, sourced, [event for _, event in records]
 
     @staticmethod
     def _appends(
@@ -285,8 +302,9 @@ class UnitOfWork(ABC):
         return stream_appends(sourced, stamped)
 
     async def _get(self, aggregate_type: type[A], aggregate_id: str) -> A | None:
-        self._check_open()
-        if not isinstance(aggregate_id, str):  # e.g. {"$ne": ""} from a request body
+        if self._ended:
+            self._check_open()
+        if type(aggregate_id) is not str and not isinstance(aggregate_id, str):  # {"$ne": ""}
             raise PersistenceError(
                 f"refused {type(aggregate_id).__name__} {aggregate_id!r:.80} as the id of a "
                 f"{aggregate_type.aggregate_type}: aggregate ids are str; validate ids taken "
@@ -295,24 +313,26 @@ class UnitOfWork(ABC):
         key = (aggregate_type, aggregate_id)
         tracked = self._tracked.get(key)
         if tracked is not None:
-            if tracked.status is _Status.REMOVED:
+            if tracked.status is Status.REMOVED:
                 return None
             return cast(A, tracked.aggregate)
-        if issubclass(aggregate_type, EventSourcedAggregate):
+        if aggregate_type._facta_event_sourced:
+            assert issubclass(aggregate_type, EventSourcedAggregate)
             stream = await self.load_stream(aggregate_type, aggregate_id)
             sourced = replay(aggregate_type, aggregate_id, stream, self._event_flow.registry)
             if sourced is not None:
-                self._tracked[key] = _Tracked(sourced, _Status.LOADED, None)
-            return cast(A | None, sourced)
+                self._tracked[key] = Tracked(sourced, Status.LOADED)
+            return cast("A | None", sourced)
         stored = await self.load_state(aggregate_type, aggregate_id)
         if stored is None:
             return None
         state = stored.state
-        if isinstance(state, str | bytes):
+        if type(state) is str or isinstance(state, str | bytes):
             aggregate = aggregate_type.restore_json(state, stored.version)
         else:
             aggregate = aggregate_type.restore(state, stored.version)
-        self._tracked[key] = _Tracked(aggregate, _Status.LOADED, aggregate.model_dump_json())
+        tracked = self._tracked[key] = Tracked(aggregate, Status.LOADED)
+        tracked.remember()
         return aggregate
 
     def _add(self, aggregate: AggregateRoot) -> None:
@@ -325,8 +345,8 @@ class UnitOfWork(ABC):
                 f"of work as another object: load it with get() instead of adding a new one"
             )
         if tracked is None:
-            status = _Status.NEW if aggregate.version == 0 else _Status.LOADED
-            self._tracked[key] = _Tracked(aggregate, status, None)
+            status = Status.NEW if aggregate.version == 0 else Status.LOADED
+            self._tracked[key] = Tracked(aggregate, status)
 
     def _remove(self, aggregate: AggregateRoot) -> None:
         key = (type(aggregate), aggregate.id)
@@ -341,10 +361,10 @@ class UnitOfWork(ABC):
                 f"{aggregate.aggregate_type} {aggregate.id!r} is event-sourced: its history "
                 f"is kept, not deleted; record an event that closes it instead"
             )
-        if tracked.status is _Status.NEW:
+        if tracked.status is Status.NEW:
             del self._tracked[key]
         else:
-            tracked.status = _Status.REMOVED
+            tracked.status = Status.REMOVED
 
     @abstractmethod
     async def load_state(
@@ -398,6 +418,8 @@ class Repository(Generic[A]):
     Loaded aggregates are tracked: change them through their methods and the unit of work
     writes them on commit. Loading the same id twice gives the same object.
     """
+
+    __slots__ = ("_type", "_uow")
 
     def __init__(self, unit_of_work: UnitOfWork, aggregate_type: type[A]) -> None:
         self._uow = unit_of_work

@@ -1,0 +1,163 @@
+"""What a unit of work remembers of each aggregate it tracks, to tell whether it changed.
+
+An aggregate changed when its state as stored (its JSON) differs from what was loaded or
+last committed. Dumping the state to compare costs about as much as loading it, so a
+``Loaded`` record avoids it where it can prove the answer without it:
+
+- When every field value of the aggregate is immutable (text, numbers, ids, times,
+  enums, tuples and frozen models of those) and its class serializes nothing but its
+  fields, a shallow copy of its fields is a faithful record of its state: if each field
+  still holds the very object it held then, the JSON is the same, with no dump at all.
+  The JSON as loaded is then made only when a field was reassigned and no event was
+  recorded (from that copy, so it is the JSON of the state as loaded).
+- Otherwise (a list, a dict, a mutable model among the values), the JSON is taken when
+  the aggregate is loaded, as before.
+
+The answer is the same either way; only the cost differs.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from facta.domain import AggregateRoot
+
+__all__ = ["Status", "Tracked"]
+
+
+class Status(enum.Enum):
+    """Where a tracked aggregate stands with the store."""
+
+    NEW = "new"
+    LOADED = "loaded"
+    REMOVED = "removed"
+
+
+_SCALARS = frozenset(
+    {str, int, float, bool, type(None), bytes, Decimal, UUID, datetime, date, time, timedelta}
+)
+_plain_classes: dict[type[BaseModel], bool] = {}
+
+
+def _serializes_fields_only(model_type: type[BaseModel]) -> bool:
+    """Whether a model's JSON is made from its field values alone (no computed fields,
+    no serializer methods, which could read other state, no extra fields)."""
+    known = _plain_classes.get(model_type)
+    if known is None:
+        decorators = model_type.__pydantic_decorators__
+        known = _plain_classes[model_type] = not (
+            model_type.__pydantic_computed_fields__
+            or decorators.field_serializers
+            or decorators.model_serializers
+            or model_type.model_config.get("extra") == "allow"
+        )
+    return known
+
+
+def _immutable(value: object) -> bool:
+    """Whether ``value`` (and everything it holds) can never change in place."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is tuple or kind is frozenset:
+        return all(_immutable(item) for item in value)  # type: ignore[attr-defined]
+    if isinstance(value, enum.Enum):
+        return type(value.value) in _SCALARS
+    if isinstance(value, BaseModel):
+        return (
+            value.model_config.get("frozen") is True
+            and _serializes_fields_only(type(value))
+            and all(_immutable(item) for item in value.__dict__.values())
+        )
+    return False
+
+
+class Tracked:
+    """One aggregate of a unit of work: where it stands, and its state as it was loaded or
+    last committed, to tell whether it changed since (``remember``).
+
+    The state is recorded as a shallow copy of the aggregate's fields when their values
+    are immutable (checked when first needed), and as its JSON once that is known; an
+    aggregate with nothing recorded (new, added, or event-sourced) counts as changed.
+    """
+
+    __slots__ = ("_faithful", "_fields", "_json", "aggregate", "status")
+
+    def __init__(self, aggregate: AggregateRoot, status: Status) -> None:
+        self.aggregate = aggregate
+        self.status = status
+        self._fields: dict[str, Any] | None = None
+        self._json: str | None = None
+        self._faithful: bool | None = None
+
+    def remember(self, state_json: str | None = None) -> None:
+        """Record the aggregate's state as it is now (its JSON, when the caller has it)."""
+        aggregate = self.aggregate
+        self._fields = dict(aggregate.__dict__)
+        self._json = state_json
+        self._faithful = None
+        if state_json is None and not self._recorded_faithfully():
+            self._json = aggregate.model_dump_json()  # the fields alone do not tell
+
+    def _recorded_faithfully(self) -> bool:
+        """Whether the recorded fields alone fix the state's JSON (decided once)."""
+        faithful = self._faithful
+        if faithful is None:
+            fields = self._fields
+            faithful = self._faithful = (
+                fields is not None
+                and _serializes_fields_only(type(self.aggregate))
+                and (
+                    _SCALARS.issuperset(map(type, fields.values()))
+                    or all(map(_immutable, fields.values()))
+                )
+            )
+            if not faithful:
+                self._fields = None
+        return faithful
+
+    def unchanged(self) -> bool:
+        """True when the aggregate provably has the state recorded, without a dump; False
+        when that takes comparing its JSON with ``recorded_json``."""
+        if not self._recorded_faithfully():
+            return False
+        recorded = self._fields
+        assert recorded is not None
+        current = self.aggregate.__dict__
+        return len(current) == len(recorded) and all(
+            current.get(name, _MISSING) is value for name, value in recorded.items()
+        )
+
+    def recorded_json(self) -> str | None:
+        """The JSON of the state recorded (None when nothing was)."""
+        if self._json is None and self._recorded_faithfully():
+            assert self._fields is not None
+            aggregate = self.aggregate
+            as_recorded = object.__new__(type(aggregate))
+            object.__setattr__(as_recorded, "__dict__", dict(self._fields))
+            object.__setattr__(
+                as_recorded, "__pydantic_fields_set__", set(aggregate.__pydantic_fields_set__)
+            )
+            object.__setattr__(as_recorded, "__pydantic_extra__", None)
+            object.__setattr__(as_recorded, "__pydantic_private__", None)
+            self._json = as_recorded.model_dump_json()
+        return self._json
+
+    def changed(self) -> bool:
+        """Whether committing would write the aggregate's state (an event-sourced one
+        writes its events instead: see ``UnitOfWork``)."""
+        if self.status is not Status.LOADED:
+            return True
+        if self.unchanged():
+            return False
+        recorded = self.recorded_json()
+        return recorded is None or self.aggregate.model_dump_json() != recorded
+
+
+_MISSING = object()
