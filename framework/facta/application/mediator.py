@@ -31,6 +31,8 @@ from facta.errors import AlreadyDelivered, ConfigurationError, EventHandlingErro
 __all__ = ["DispatchReport", "Mediator"]
 
 R = TypeVar("R")
+_Route = tuple[Constructor[Any], ConflictRetry | None]
+"""The handler of a command or query type, and its conflict policy."""
 
 _log = logging.getLogger("facta.mediator")
 _NO_INSTRUMENTATION = Instrumentation()  # stateless: every hook does nothing
@@ -78,9 +80,9 @@ class Mediator:
         self._pipelines = pipelines
         self._conflict_retry = conflict_retry or _class_policy
         self._factories: dict[type[Any], Constructor[Any]] = {}
-        self._request_factories: dict[
-            tuple[type[Any], MessageKind], tuple[Constructor[Any], ConflictRetry | None]
-        ] = {}
+        # by message type, one dict per kind (an enum in a key is hashed in Python)
+        self._command_routes: dict[type[Any], _Route] = {}
+        self._query_routes: dict[type[Any], _Route] = {}
         self._generation = registry.generation
 
     @property
@@ -230,15 +232,15 @@ class Mediator:
             self._factory(handler).name for handler in self._registry.event_handlers(event_type)
         )
 
-    def _route(
-        self, message: Command[Any] | Query[Any], kind: MessageKind
-    ) -> tuple[Constructor[Any], ConflictRetry | None]:
+    def _route(self, message: Command[Any] | Query[Any], kind: MessageKind) -> _Route:
         """The handler of ``message`` and the conflict policy of its type (cached)."""
         message_type = type(message)
         if self._generation != self._registry.generation:
-            self._request_factories.clear()
+            self._command_routes.clear()
+            self._query_routes.clear()
             self._generation = self._registry.generation
-        known = self._request_factories.get((message_type, kind))
+        routes = self._command_routes if kind is MessageKind.COMMAND else self._query_routes
+        known = routes.get(message_type)
         if known is None:  # first of its type and kind: check it once, then cache
             expected = Command if kind is MessageKind.COMMAND else Query
             if not isinstance(message, expected):
@@ -248,7 +250,7 @@ class Mediator:
                 )
             factory = self._factory(self._registry.request_handler(message_type))
             policy = self._conflict_retry(message_type) if kind is MessageKind.COMMAND else None
-            known = self._request_factories[(message_type, kind)] = (factory, policy)
+            known = routes[message_type] = (factory, policy)
         return known
 
     async def _attempt(

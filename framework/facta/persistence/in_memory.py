@@ -100,6 +100,8 @@ class InMemoryStore:
     def apply(self, commit: Commit) -> None:
         """Check every version and the receipt, then apply it all; raise before applying any."""
         changes, entries, receipt, views, appends = commit
+        if not (changes or entries or receipt or views or appends):
+            return
         states = self._states
         writes: list[tuple[tuple[str, str], Change]] = []
         for change in changes:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import repeat
+from operator import is_
 from typing import Any
 from uuid import UUID
 
@@ -78,66 +80,57 @@ def _immutable(value: object) -> bool:
     return False
 
 
+def _immutable_fields(aggregate: AggregateRoot) -> dict[str, Any] | None:
+    """A shallow copy of the aggregate's fields if it is a faithful record of its state:
+    every value immutable, and the class serializing its fields alone; None otherwise."""
+    fields = aggregate.__dict__
+    values = fields.values()
+    if (_SCALARS.issuperset(map(type, values)) or all(map(_immutable, values))) and (
+        _serializes_fields_only(type(aggregate))
+    ):
+        return dict(fields)
+    return None
+
+
 class Tracked:
     """One aggregate of a unit of work: where it stands, and its state as it was loaded or
     last committed, to tell whether it changed since (``remember``).
 
     The state is recorded as a shallow copy of the aggregate's fields when their values
-    are immutable (checked when first needed), and as its JSON once that is known; an
-    aggregate with nothing recorded (new, added, or event-sourced) counts as changed.
+    are immutable, otherwise as its JSON; an aggregate with nothing recorded (new, added,
+    or event-sourced) counts as changed.
     """
 
-    __slots__ = ("_faithful", "_fields", "_json", "aggregate", "status")
+    __slots__ = ("_fields", "_json", "aggregate", "status")
 
     def __init__(self, aggregate: AggregateRoot, status: Status) -> None:
         self.aggregate = aggregate
         self.status = status
         self._fields: dict[str, Any] | None = None
         self._json: str | None = None
-        self._faithful: bool | None = None
 
     def remember(self, state_json: str | None = None) -> None:
         """Record the aggregate's state as it is now (its JSON, when the caller has it)."""
         aggregate = self.aggregate
-        self._fields = dict(aggregate.__dict__)
+        fields = self._fields = _immutable_fields(aggregate)
+        if state_json is None and fields is None:
+            state_json = aggregate.model_dump_json()  # the fields alone do not tell
         self._json = state_json
-        self._faithful = None
-        if state_json is None and not self._recorded_faithfully():
-            self._json = aggregate.model_dump_json()  # the fields alone do not tell
-
-    def _recorded_faithfully(self) -> bool:
-        """Whether the recorded fields alone fix the state's JSON (decided once)."""
-        faithful = self._faithful
-        if faithful is None:
-            fields = self._fields
-            faithful = self._faithful = (
-                fields is not None
-                and _serializes_fields_only(type(self.aggregate))
-                and (
-                    _SCALARS.issuperset(map(type, fields.values()))
-                    or all(map(_immutable, fields.values()))
-                )
-            )
-            if not faithful:
-                self._fields = None
-        return faithful
 
     def unchanged(self) -> bool:
         """True when the aggregate provably has the state recorded, without a dump; False
         when that takes comparing its JSON with ``recorded_json``."""
-        if not self._recorded_faithfully():
-            return False
         recorded = self._fields
-        assert recorded is not None
+        if recorded is None:
+            return False
         current = self.aggregate.__dict__
         return len(current) == len(recorded) and all(
-            current.get(name, _MISSING) is value for name, value in recorded.items()
+            map(is_, map(current.get, recorded, repeat(_MISSING)), recorded.values())
         )
 
     def recorded_json(self) -> str | None:
         """The JSON of the state recorded (None when nothing was)."""
-        if self._json is None and self._recorded_faithfully():
-            assert self._fields is not None
+        if self._json is None and self._fields is not None:
             aggregate = self.aggregate
             as_recorded = object.__new__(type(aggregate))
             object.__setattr__(as_recorded, "__dict__", dict(self._fields))

@@ -163,15 +163,13 @@ class UnitOfWork(ABC):
         flow = self._event_flow
         if flow.instrumented:
             with flow.committing(self, len(changes) + len(sourced), len(events)):
-                entries, views, appends = await self._write_commit(
-                    changes, sourced, events, receipt
-                )
+                written = await self._write_commit(changes, sourced, events, receipt)
         else:
-            entries, views, appends = await self._write_commit(changes, sourced, events, receipt)
-        if views:
-            self._view_tracker.committed(views)
+            written = await self._write_commit(changes, sourced, events, receipt)
+        if written.views:
+            self._view_tracker.committed(written.views)
         tracked = self._tracked
-        for append in appends:
+        for append in written.appends:
             append.aggregate.mark_committed(append.new_version)
             stream_key = (type(append.aggregate), append.stream_id)
             tracked[stream_key] = Tracked(append.aggregate, Status.LOADED)
@@ -185,6 +183,7 @@ class UnitOfWork(ABC):
             record = tracked[key]
             record.status = Status.LOADED
             record.remember(change.state_json)
+        entries = written.entries
         for entry in entries:
             if not entry.delivered:  # some handler waits for an event: run them now
                 await flow.dispatch(entries)
@@ -192,20 +191,22 @@ class UnitOfWork(ABC):
 
     async def _write_commit(
         self,
-        changes: list[Change],
-        sourced: list[EventSourcedAggregate],
-        events: list[DomainEvent],
+        changes: Sequence[Change],
+        sourced: Sequence[EventSourcedAggregate],
+        events: Sequence[DomainEvent],
         receipt: Receipt | None,
-    ) -> tuple[list[OutboxEntry], list[ViewWrite], list[StreamAppend]]:
+    ) -> Commit:
         """Stamp the events, run the inline projections, and write it all in one step."""
         flow = self._event_flow
-        entries = flow.prepare(events)  # stamped in the commit's trace
-        if entries and flow.has_inline_projections:
-            await flow.apply_inline(self, entries)
-        views = self._view_tracker.writes()
-        appends = self._appends(sourced, entries)
-        await self.write_changes(Commit(changes, entries, receipt, views, appends))
-        return entries, views, appends
+        entries: Sequence[OutboxEntry] = ()
+        if events:
+            entries = flow.prepare(events)  # stamped in the commit's trace
+            if flow.has_inline_projections:
+                await flow.apply_inline(self, entries)
+        appends = self._appends(sourced, entries) if sourced else ()
+        written = Commit(changes, entries, receipt, self._view_tracker.writes(), appends)
+        await self.write_changes(written)
+        return written
 
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
@@ -243,10 +244,14 @@ class UnitOfWork(ABC):
                 f"constructor, or inside `async with app.operation():`), and do not keep it"
             )
 
-    def _pending(self) -> tuple[list[Change], list[EventSourcedAggregate], list[DomainEvent]]:
+    def _pending(
+        self,
+    ) -> tuple[Sequence[Change], Sequence[EventSourcedAggregate], Sequence[DomainEvent]]:
         """What a commit writes: the state changes, the event-sourced aggregates with events
         to append (their events are their changes: see ``_appends``) and every uncommitted
         event, in the order recorded."""
+        if not self._tracked:
+            return (), (), ()
         changes: list[Change] = []
         sourced: list[EventSourcedAggregate] = []
         records: list[tuple[int, DomainEvent]] = []
