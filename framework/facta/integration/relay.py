@@ -145,7 +145,9 @@ class OutboxRelay:
     async def _deliver(self, pending: PendingEvent, outcome: _Outcome) -> None:
         """Run the missing handlers of one event, and note whether it is now delivered."""
         event = pending.event
-        handlers = self._mediator.handler_names(type(event))
+        handlers = outcome.handlers.get(type(event))
+        if handlers is None:
+            handlers = outcome.handlers[type(event)] = self._mediator.handler_names(type(event))
         missing = [handler for handler in handlers if handler not in pending.settled]
         if not missing:
             outcome.delivered.append(event.event_id)
@@ -161,10 +163,11 @@ class OutboxRelay:
 class _Outcome:
     """What the delivery of one batch came to."""
 
-    __slots__ = ("delivered", "failed", "released", "stopping")
+    __slots__ = ("delivered", "failed", "handlers", "released", "stopping")
 
     def __init__(self, stopping: asyncio.Event | None) -> None:
         self.stopping = stopping  # set: the events not yet started are given back
+        self.handlers: dict[type[DomainEvent], tuple[str, ...]] = {}  # by event type
         self.delivered: list[UUID] = []
         self.failed: list[tuple[DomainEvent, Sequence[str], Sequence[HandlerFailure]]] = []
         self.released: list[UUID] = []

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import unquote
 
-import aio_pika
 from cloudevents.core.bindings import amqp, rabbitmq
 
 from facta.errors import InvalidCloudEvent, PublishRefused
+from facta.integration.amqp.message import OutgoingMessage
 from facta.integration.attributes import check_attributes
 from facta.integration.cloudevents import (
     BATCH_CONTENT_TYPE,
@@ -42,8 +42,9 @@ _PREFIX = rabbitmq.CE_PREFIX
 _AMQP_PREFIXES = (amqp.CE_PREFIX_UNDERSCORE, amqp.CE_PREFIX_COLON)  # of one length
 
 
-def to_message(event: CloudEvent, mode: Mode = "structured") -> aio_pika.Message:
-    """A persistent message carrying ``event``; its id is the message id.
+def to_message(event: CloudEvent, mode: Mode = "structured") -> OutgoingMessage:
+    """A persistent message carrying ``event``; its id is the message id, its type the
+    message type, its time the timestamp.
 
     Raises ``PublishRefused`` when the event cannot be encoded: sending it again would not
     help.
@@ -58,11 +59,10 @@ def to_message(event: CloudEvent, mode: Mode = "structured") -> aio_pika.Message
             f"CloudEvent {event.get_id()} of type {event.get_type()} cannot be encoded: {error}"
         ) from error
     time = event.get_time()
-    return aio_pika.Message(
+    return OutgoingMessage(
         encoded.body,
         headers=dict(encoded.headers),
         content_type=encoded.content_type,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=event.get_id(),
         timestamp=time if isinstance(time, datetime) else None,
         type=event.get_type(),

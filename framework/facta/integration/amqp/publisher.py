@@ -1,4 +1,12 @@
-"""Publishing CloudEvents to RabbitMQ, each one confirmed by the broker."""
+"""Publishing CloudEvents to RabbitMQ, each one confirmed by the broker.
+
+The connection, the channel (in confirm mode) and the exchange are aio-pika's. A message
+is published on the channel's aiormq channel, which ``Exchange.publish`` calls too, but
+without waiting for its frames to be written: aio-pika waits for that while it holds the
+channel's lock, so concurrent publishes (the relay's, ``DeliverySettings.concurrency``
+of them) queue behind each other's writes. The broker's confirm, which is awaited,
+comes after the write anyway.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,12 @@ from types import TracebackType
 
 import aiormq
 import aiormq.exceptions
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractMessage
+from aio_pika.abc import AbstractChannel
 
 from facta.errors import PublishFailed
 from facta.integration.amqp.codec import Mode, to_message
 from facta.integration.amqp.connection import Link
+from facta.integration.amqp.message import OutgoingMessage
 from facta.integration.amqp.topology import DEFAULT_EXCHANGE, declare_events_exchange
 from facta.integration.cloudevents import CloudEvent
 
@@ -55,7 +64,7 @@ class AmqpPublisher:
         self._mode: Mode = mode
         self._mandatory = mandatory
         self._confirm_timeout = confirm_timeout
-        self._exchange: AbstractExchange | None = None
+        self._channel: aiormq.Channel | None = None  # aio-pika's channel's, underneath
         self._link = Link(
             url,
             name=f"publisher to {exchange}",
@@ -102,27 +111,27 @@ class AmqpPublisher:
         if not events:
             return
         messages = [(event, to_message(event, self._mode)) for event in events]
-        exchange = self._exchange
+        channel = self._channel
         if not self._link.started:
             raise PublishFailed(
                 f"the publisher to {self._link.url} is not started: start the application "
                 f"that publishes through it, or the publisher itself"
             )
-        if self._link.channel is None or exchange is None:
+        if self._link.channel is None or channel is None:
             raise PublishFailed(
                 f"not connected to RabbitMQ at {self._link.url}; reconnecting in the background"
             )
         if len(messages) == 1:  # the relay's usual case: no task to gather
             event, message = messages[0]
             try:
-                await self._publish_one(exchange, event, message)
+                await self._publish_one(channel, event, message)
             except PublishFailed as error:
                 raise PublishFailed(
                     f"1 of 1 event(s) was not confirmed by RabbitMQ at {self._link.url}: {error}"
                 ) from error
             return
         results = await asyncio.gather(
-            *(self._publish_one(exchange, event, message) for event, message in messages),
+            *(self._publish_one(channel, event, message) for event, message in messages),
             return_exceptions=True,
         )
         for result in results:
@@ -136,14 +145,20 @@ class AmqpPublisher:
             ) from failures[0]
 
     async def _publish_one(
-        self, exchange: AbstractExchange, event: CloudEvent, message: AbstractMessage
+        self, channel: aiormq.Channel, event: CloudEvent, message: OutgoingMessage
     ) -> None:
         event_type = event.get_type()
         try:
-            async with asyncio.timeout(self._confirm_timeout):
-                confirmation = await exchange.publish(
-                    message, routing_key=event_type, mandatory=self._mandatory
-                )
+            # the timeout covers the whole publish, the broker's confirm included
+            confirmation = await channel.basic_publish(
+                message.body,
+                exchange=self._exchange_name,
+                routing_key=event_type,
+                properties=message.properties,
+                mandatory=self._mandatory,
+                timeout=self._confirm_timeout,
+                wait=False,
+            )
         except TimeoutError as error:
             raise PublishFailed(
                 f"{event_type} {event.get_id()}: no confirm within {self._confirm_timeout} s"
@@ -166,7 +181,10 @@ class AmqpPublisher:
             )
 
     async def _declare(self, channel: AbstractChannel) -> None:
-        self._exchange = await declare_events_exchange(channel, self._exchange_name)
+        await declare_events_exchange(channel, self._exchange_name)
+        underlay = await channel.get_underlay_channel()
+        assert isinstance(underlay, aiormq.Channel)  # aio-pika's channels are aiormq's
+        self._channel = underlay
 
     async def __aenter__(self) -> AmqpPublisher:
         await self.start()
