@@ -343,7 +343,15 @@ async def running(
             allowed_origins=None if allowed_origins is None else set(allowed_origins),
         )
     )
-    async with app, serve(api) as url, httpx.AsyncClient(base_url=url) as client:
+    # the client lets an idle connection go before the server's keep-alive timeout (1 s)
+    # would close it: otherwise, on a loaded machine, a request can be sent on a
+    # connection the server is closing ("Server disconnected without sending a response")
+    limits = httpx.Limits(keepalive_expiry=0.5)
+    async with (
+        app,
+        serve(api) as url,
+        httpx.AsyncClient(base_url=url, limits=limits) as client,
+    ):
         yield Service(app, backend, url, client)
 
 
