@@ -5,6 +5,7 @@ failure recorded after the batch keeps its backoff."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import defaultdict
 from datetime import timedelta
@@ -176,7 +177,8 @@ async def test_a_batch_that_never_completed_runs_only_the_handlers_that_wrote_no
         patched.setattr(type(outbox), "complete", crash)
         with pytest.raises(RuntimeError, match="died"):
             await relay.run_once()
-    await relay.drain()  # the lease is over: another worker takes the batch
+    while await relay.run_once():  # the lease is over: another worker takes the batch
+        pass  # batch by batch: with no lease, a batch claimed beside it would take it too
 
     assert seen.runs["recorder"] == 2 * ACCOUNTS * DEPOSITS  # its receipts were lost
     assert seen.runs["bookkeeper"] == ACCOUNTS * DEPOSITS  # committed with its writes
@@ -227,3 +229,84 @@ async def test_an_error_of_one_concurrent_delivery_is_raised_as_itself(
 
     with pytest.raises(PersistenceError, match="went away"):
         await app.get(OutboxRelay).run_once()
+
+
+class Overlapping(DomainEventHandler[MoneyDeposited]):
+    """Records which deposits are in delivery at once, and holds account a0's first deposit
+    (in the first batch of 4) until account a4's first (in the second) has been delivered."""
+
+    def __init__(self, seen: Seen, probe: OverlapProbe) -> None:
+        self.seen = seen
+        self.probe = probe
+
+    async def handle(self, event: MoneyDeposited) -> None:
+        probe = self.probe
+        account = event.aggregate_id
+        assert account not in probe.in_delivery, f"{account} is delivered twice at once"
+        probe.in_delivery.add(account)
+        probe.most = max(probe.most, len(probe.in_delivery))
+        try:
+            if (account, event.amount) == ("a0", 1):
+                await asyncio.wait_for(probe.later_batch_delivered.wait(), timeout=5)
+            await asyncio.sleep(0.001)
+            if account == "a4":
+                probe.later_batch_delivered.set()
+            self.seen.amounts[account].append(event.amount)
+        finally:
+            probe.in_delivery.discard(account)
+
+
+class OverlapProbe:
+    """What ``Overlapping`` observes."""
+
+    def __init__(self) -> None:
+        self.in_delivery: set[str] = set()
+        self.most = 0
+        self.later_batch_delivered = asyncio.Event()
+
+
+def overlapping_app(backend: Backend, seen: Seen, probe: OverlapProbe) -> Application:
+    """Batches of 4 deposits, 3 aggregates at once: 30 deposits take 8 batches."""
+
+    def bind(binder: injector.Binder) -> None:
+        binder.bind(Seen, to=seen)
+        binder.bind(OverlapProbe, to=probe)
+
+    return (
+        ApplicationBuilder()
+        .add_handler(OpenAccountHandler, DepositHandler, Overlapping)
+        .add_module(bind)
+        .use_persistence(backend.persistence())
+        .delivery(dataclasses.replace(SETTINGS, batch_size=4, concurrency=3))
+        .build()
+    )
+
+
+async def test_the_next_batch_is_delivered_while_the_last_events_of_one_are_in_hand(
+    backend: Backend, seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = OverlapProbe()
+    app = overlapping_app(backend, seen, probe)
+    await commit_without_dispatch(app, monkeypatch)
+
+    await app.get(OutboxRelay).drain()
+
+    assert probe.later_batch_delivered.is_set()  # a0's first deposit did not hold the rest
+    assert seen.amounts["a0"] == list(range(1, DEPOSITS + 1))
+
+
+async def test_overlapping_batches_keep_each_aggregates_order_and_the_concurrency(
+    backend: Backend, seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = OverlapProbe()
+    probe.later_batch_delivered.set()  # nothing held back
+    app = overlapping_app(backend, seen, probe)
+    await commit_without_dispatch(app, monkeypatch)
+
+    assert await app.get(OutboxRelay).drain() == ACCOUNTS * DEPOSITS
+
+    expected = list(range(1, DEPOSITS + 1))
+    assert {account: seen.amounts[f"a{account}"] for account in range(ACCOUNTS)} == {
+        account: expected for account in range(ACCOUNTS)
+    }
+    assert probe.most <= 3

@@ -7,24 +7,28 @@ dead-lettered, and records the outcome: delivered, or failed and due again after
 backoff, until the retry policy dead-letters the handler.
 
 A claimed batch is delivered aggregate by aggregate: the events of up to
-``DeliverySettings.concurrency`` aggregates at once, each aggregate's in order. The
-receipts of handlers that wrote nothing (``DeferredReceipts``) and the completion of the
-delivered events are written in one transaction at the end of the batch; failures are
-recorded after it, event by event.
+``DeliverySettings.concurrency`` aggregates at once, each aggregate's in order
+(``relay_batch``). The receipts of handlers that wrote nothing (``DeferredReceipts``)
+and the completion of the delivered events are written in one transaction at the end of
+the batch; failures are recorded after it, event by event. With ``concurrency`` above 1,
+the next batch is claimed as soon as every aggregate of the current one has been taken
+by a worker, so that the database's round trips (the claim, the completion) overlap the
+last deliveries instead of leaving the workers idle. Two batches at most are in
+delivery: before claiming a third, the relay waits for the older one to end (so that a
+slow aggregate holds back one batch, not the outbox). An aggregate's events are still
+delivered in order, and never by two workers at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from uuid import UUID
+from collections.abc import Callable, Sequence
 
 from facta.application import Mediator
 from facta.application.ports.outbox import DeliverySettings, Outbox, PendingEvent
 from facta.application.receipts import DeferredReceipts
-from facta.domain import DomainEvent
-from facta.errors import HandlerFailure
+from facta.integration.relay_batch import AggregateOrder, BatchDelivery
 
 __all__ = ["OutboxRelay"]
 
@@ -59,34 +63,9 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Claim one batch of due events and deliver it; return how many were claimed."""
-        return await self._run_batch(stoppable=False)
-
-    async def _run_batch(self, *, stoppable: bool) -> int:
-        """One batch; a ``stoppable`` one (the background service's) that is asked to stop
-        meanwhile finishes the events in hand and gives the rest back (``Outbox.release``),
-        so that stopping takes one event's time and no event waits for its lease to end."""
-        batch = await self._outbox.claim(self._settings.batch_size, self._settings.lease)
-        if not batch:
-            return 0
-        outcome = _Outcome(self._stopping if stoppable else None)
-        with self._deferred.collecting() as receipts:
-            groups = _by_aggregate(batch)
-            workers = min(self._settings.concurrency, len(groups))
-            if workers <= 1:
-                await self._deliver_groups(iter(groups), outcome)
-            else:
-                queue = iter(groups)  # shared: each worker takes the next aggregate's events
-                try:
-                    async with asyncio.TaskGroup() as tasks:
-                        for _ in range(workers):
-                            tasks.create_task(self._deliver_groups(queue, outcome))
-                except BaseExceptionGroup as group:  # what a sequential delivery would raise
-                    raise group.exceptions[0] from group
-        await self._outbox.complete(outcome.delivered, receipts)
-        for event, handlers, failures in outcome.failed:
-            await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
-        if outcome.released:
-            await self._outbox.release(outcome.released)
+        batch = await self._claim()
+        if batch:
+            await self._complete(self._delivery(batch, self._order(), stopping=None))
         return len(batch)
 
     async def drain(self, progress: Callable[[int], None] | None = None) -> int:
@@ -94,12 +73,71 @@ class OutboxRelay:
 
         ``progress`` is called with the size of each batch, e.g. to advance a progress bar.
         """
+        return await self._deliver_due(stopping=None, progress=progress)
+
+    async def _claim(self) -> Sequence[PendingEvent]:
+        return await self._outbox.claim(self._settings.batch_size, self._settings.lease)
+
+    def _order(self) -> AggregateOrder:
+        return AggregateOrder(self._settings.concurrency)
+
+    def _delivery(
+        self,
+        batch: Sequence[PendingEvent],
+        order: AggregateOrder,
+        stopping: asyncio.Event | None,
+    ) -> BatchDelivery:
+        """The delivery of ``batch``, beside the others of ``order``."""
+        return BatchDelivery(batch, self._mediator, order, self._settings.concurrency, stopping)
+
+    async def _deliver_due(
+        self,
+        *,
+        stopping: asyncio.Event | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Claim and deliver batches until none is due or ``stopping`` is set; return how
+        many events were claimed.
+
+        A ``stopping`` delivery that is asked to stop meanwhile finishes the events in
+        hand and gives the rest back (``Outbox.release``), so that stopping takes one
+        event's time and no event waits for its lease to end.
+        """
         total = 0
-        while claimed := await self.run_once():
-            total += claimed
-            if progress is not None:
-                progress(claimed)
+        order = self._order()
+        overlapping = self._settings.concurrency > 1
+        older: asyncio.Task[None] | None = None
+        newer: asyncio.Task[None] | None = None
+        try:
+            async with asyncio.TaskGroup() as batches:
+                while stopping is None or not stopping.is_set():
+                    if older is not None:  # two batches at most: the older one ends first
+                        await older
+                    batch = await self._claim()
+                    if not batch:
+                        break
+                    total += len(batch)
+                    if progress is not None:
+                        progress(len(batch))
+                    delivery = self._delivery(batch, order, stopping)
+                    if not overlapping:
+                        await self._complete(delivery)
+                        continue
+                    older, newer = newer, batches.create_task(self._complete(delivery))
+                    await delivery.taken.wait()
+        except BaseExceptionGroup as group:  # the first batch's error, as itself
+            raise group.exceptions[0] from group
         return total
+
+    async def _complete(self, delivery: BatchDelivery) -> None:
+        """Deliver a batch, then record what came of it."""
+        with self._deferred.collecting() as receipts:
+            await delivery.run()
+        await self._outbox.complete(delivery.delivered, receipts)
+        for event, handlers, failures in delivery.failed:
+            await self._outbox.record_failures(event, handlers, failures, self._settings.retry)
+        if delivery.released:
+            await self._outbox.release(delivery.released)
 
     async def start(self) -> None:
         """Start relaying in the background."""
@@ -118,7 +156,7 @@ class OutboxRelay:
         failures = 0
         while not self._stopping.is_set():
             try:
-                claimed = await self._run_batch(stoppable=True)
+                claimed = await self._deliver_due(stopping=self._stopping)
                 failures = 0
             except Exception:
                 failures += 1
@@ -131,53 +169,3 @@ class OutboxRelay:
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
             except TimeoutError:
                 pass
-
-    async def _deliver_groups(
-        self, groups: Iterator[list[PendingEvent]], outcome: _Outcome
-    ) -> None:
-        for group in groups:
-            for pending in group:
-                if outcome.stopping is not None and outcome.stopping.is_set():
-                    outcome.released.append(pending.event.event_id)
-                    continue
-                await self._deliver(pending, outcome)
-
-    async def _deliver(self, pending: PendingEvent, outcome: _Outcome) -> None:
-        """Run the missing handlers of one event, and note whether it is now delivered."""
-        event = pending.event
-        handlers = outcome.handlers.get(type(event))
-        if handlers is None:
-            handlers = outcome.handlers[type(event)] = self._mediator.handler_names(type(event))
-        missing = [handler for handler in handlers if handler not in pending.settled]
-        if not missing:
-            outcome.delivered.append(event.event_id)
-            return
-        with self._mediator.instrumentation.delivering(event, missing):
-            report = await self._mediator.dispatch(event, only=missing, durable=True)
-        if report.ok:
-            outcome.delivered.append(event.event_id)
-        else:
-            outcome.failed.append((event, handlers, report.failures))
-
-
-class _Outcome:
-    """What the delivery of one batch came to."""
-
-    __slots__ = ("delivered", "failed", "handlers", "released", "stopping")
-
-    def __init__(self, stopping: asyncio.Event | None) -> None:
-        self.stopping = stopping  # set: the events not yet started are given back
-        self.handlers: dict[type[DomainEvent], tuple[str, ...]] = {}  # by event type
-        self.delivered: list[UUID] = []
-        self.failed: list[tuple[DomainEvent, Sequence[str], Sequence[HandlerFailure]]] = []
-        self.released: list[UUID] = []
-
-
-def _by_aggregate(batch: Sequence[PendingEvent]) -> list[list[PendingEvent]]:
-    """The batch's events grouped by aggregate, in order of first appearance; events of no
-    aggregate stand alone."""
-    groups: dict[object, list[PendingEvent]] = {}
-    for pending in batch:
-        event = pending.event
-        groups.setdefault(event.aggregate_id or event.event_id, []).append(pending)
-    return list(groups.values())
