@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from yarl import URL
 
 from facta.errors import ConfigurationError
+from facta.integration.amqp.transport import CoalescingConnection, CoalescingTransportFactory
 
 __all__ = ["Link", "safe_url"]
 
@@ -47,6 +48,7 @@ class Link:
     connection is closed and tried again later. The first attempt is made by ``start()``:
     a broker that is away only delays the link, but a refusal that retrying cannot fix
     (bad credentials, a queue declared with other arguments) raises ``ConfigurationError``.
+    A publisher's link opens its connections through ``transport`` (see ``transport.py``).
     """
 
     def __init__(
@@ -58,8 +60,10 @@ class Link:
         reconnect_delay: float,
         max_reconnect_delay: float,
         connect_timeout: float,
+        transport: CoalescingTransportFactory | None = None,
     ) -> None:
         self._url = url
+        self._transport = transport
         self._name = name
         self._on_open = on_open
         self._reconnect_delay = reconnect_delay
@@ -155,7 +159,11 @@ class Link:
 
         connection: AbstractConnection | None = None
         try:
-            connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
+            if self._transport is None:
+                connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
+            else:
+                connection = CoalescingConnection(URL(self._url), self._transport)
+                await connection.connect(timeout=self._connect_timeout)
             connection.close_callbacks.add(on_close)
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             channel.close_callbacks.add(on_close)

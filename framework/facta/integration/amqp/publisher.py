@@ -24,11 +24,15 @@ from facta.integration.amqp.codec import Mode, to_message
 from facta.integration.amqp.connection import Link
 from facta.integration.amqp.message import OutgoingMessage
 from facta.integration.amqp.topology import DEFAULT_EXCHANGE, declare_events_exchange
+from facta.integration.amqp.transport import CoalescingTransportFactory
 from facta.integration.cloudevents import CloudEvent
 
 __all__ = ["AmqpPublisher"]
 
 _log = logging.getLogger("facta.amqp")
+_BUSY = 16
+"""Publishes awaiting their confirms from which writes are coalesced: with 16 in flight
+and a 1 ms window, a publisher still sends well over 10,000 messages a second."""
 
 
 class AmqpPublisher:
@@ -41,6 +45,11 @@ class AmqpPublisher:
     connection, or (with ``mandatory=True``) a message no queue is bound for raises
     ``PublishFailed``, and the outbox tries again later. While the broker is away it fails
     at once, and the publisher reconnects in the background.
+
+    While at least 16 publishes await their confirms (a relay delivering with
+    ``DeliverySettings.concurrency`` of 16 or more), the messages written within
+    ``coalesce_window`` seconds leave in one send to the socket instead of one send each;
+    a publisher less busy writes each message at once. 0 turns it off.
 
     It is a background service: ``ApplicationBuilder.publish_cloudevents(AmqpPublisher(url))``
     starts and stops it with the application. Outside one, use ``async with``.
@@ -57,9 +66,13 @@ class AmqpPublisher:
         connect_timeout: float = 10.0,
         reconnect_delay: float = 0.5,
         max_reconnect_delay: float = 10.0,
+        coalesce_window: float = 0.001,
     ) -> None:
         if mode not in ("structured", "binary"):
             raise ValueError(f"mode must be 'structured' or 'binary', not {mode!r}")
+        if coalesce_window < 0:
+            raise ValueError(f"coalesce_window must be 0 or more seconds, not {coalesce_window}")
+        self._outstanding = 0  # publishes awaiting their confirm
         self._exchange_name = exchange
         self._mode: Mode = mode
         self._mandatory = mandatory
@@ -72,6 +85,11 @@ class AmqpPublisher:
             reconnect_delay=reconnect_delay,
             max_reconnect_delay=max_reconnect_delay,
             connect_timeout=connect_timeout,
+            transport=(
+                CoalescingTransportFactory(window=coalesce_window, busy=self._busy)
+                if coalesce_window > 0
+                else None
+            ),
         )
 
     @property
@@ -144,10 +162,15 @@ class AmqpPublisher:
                 f"at {self._link.url}: {failures[0]}"
             ) from failures[0]
 
+    def _busy(self) -> bool:
+        """Whether enough publishes await their confirms that writes should be held."""
+        return self._outstanding >= _BUSY
+
     async def _publish_one(
         self, channel: aiormq.Channel, event: CloudEvent, message: OutgoingMessage
     ) -> None:
         event_type = event.get_type()
+        self._outstanding += 1
         try:
             # the timeout covers the whole publish, the broker's confirm included
             confirmation = await channel.basic_publish(
@@ -175,6 +198,8 @@ class AmqpPublisher:
             raise PublishFailed(
                 f"{event_type} {event.get_id()}: {type(error).__name__}: {error}"
             ) from error
+        finally:
+            self._outstanding -= 1
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(
                 f"{event_type} {event.get_id()}: RabbitMQ answered {confirmation!r}, not an ack"
