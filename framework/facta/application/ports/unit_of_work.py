@@ -229,12 +229,14 @@ class UnitOfWork(ABC):
 
     def uncommitted(self) -> list[AggregateRoot]:
         """The tracked aggregates that a commit would write (changed, new or removed)."""
-        return [
-            tracked.aggregate
-            for tracked in self._tracked.values()
-            if tracked.aggregate.uncommitted_events
-            or (not tracked.aggregate._facta_event_sourced and tracked.changed())
-        ]
+        lost: list[AggregateRoot] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if aggregate.uncommitted_events or (
+                not aggregate._facta_event_sourced and tracked.changed()
+            ):
+                lost.append(aggregate)
+        return lost
 
     def _check_open(self) -> None:
         if self._ended:
