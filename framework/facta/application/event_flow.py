@@ -80,6 +80,8 @@ class EventFlow:
         """The outbox entries for ``events``, stamped with this operation's ids."""
         if not events:
             return []
+        metadata: dict[str, Any] | None = None
+        checked = False  # whether the ids are of the declared types (stamped, not validated)
         context = self._scope.context
         if context is not None:
             if len(context.chain) > self._max_event_depth:  # its depth, counted from 0
@@ -97,19 +99,20 @@ class EventFlow:
                 "causation_id": causation_id,
                 "traceparent": current_traceparent(),
             }
-            if type(correlation_id) is UUID and type(causation_id) is UUID:
-                events = [stamped(event, metadata) for event in events]
-            else:  # None, or a context built by hand: with_metadata checks the types
-                events = [event.with_metadata(**metadata) for event in events]
+            # None, or a context built by hand: with_metadata checks the types
+            checked = type(correlation_id) is UUID and type(causation_id) is UUID
         available_at = utc_now() + self._grace
         registry = self._registry
         handlers = registry.event_handlers
+        known = self._known_types
         entries: list[OutboxEntry] = []
-        for event in events:
+        for event in events:  # one pass: stamp, register, and make the entry
+            if metadata is not None:
+                event = stamped(event, metadata) if checked else event.with_metadata(**metadata)
             event_type = type(event)
-            if event_type not in self._known_types:
+            if event_type not in known:
                 registry.add_event_type(event_type)
-                self._known_types.add(event_type)
+                known.add(event_type)
             entries.append(OutboxEntry(event, not handlers(event_type), available_at))
         return entries
 

@@ -23,6 +23,7 @@ __all__ = ["AsyncClosable", "OperationContext", "OperationScope", "operation_sco
 T = TypeVar("T")
 
 _log = logging.getLogger("facta.operation")
+_ABSENT = object()
 
 
 class OperationContext(NamedTuple):
@@ -90,13 +91,12 @@ class OperationScope(injector.Scope):
         if operation is None:
             raise OutsideOperation(key)
         instances = operation.instances
-        try:
-            return instances[key]  # type: ignore[return-value]
-        except KeyError:
+        instance = instances.get(key, _ABSENT)  # no KeyError: most keys are made once here
+        if instance is _ABSENT:
             if key is OperationContext:
                 return operation.context  # type: ignore[return-value]
             instance = instances[key] = provider.get(self.injector)
-            return instance
+        return instance  # type: ignore[return-value]
 
     @property
     def context(self) -> OperationContext | None:

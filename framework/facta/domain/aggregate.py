@@ -96,7 +96,8 @@ class AggregateRoot(Entity):
     @property
     def uncommitted_events(self) -> tuple[DomainEvent, ...]:
         """The events recorded since the last commit, in the order they were recorded."""
-        return tuple([event for _, event in _history(self).records])
+        records = _history(self).records
+        return tuple([event for _, event in records]) if records else ()
 
     def record(self, event: E) -> E:
         """Record ``event`` as having happened to this aggregate and return it.

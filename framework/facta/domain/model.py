@@ -42,7 +42,7 @@ class Entity(BaseModel):
                 f"(to {value!r}): an entity's identity is immutable; create a new "
                 f"{type(self).__name__} with the new id instead"
             )
-        super().__setattr__(name, value)
+        BaseModel.__setattr__(self, name, value)  # not super(): this runs on every change
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Entity):

@@ -108,8 +108,8 @@ class UnitOfWork(ABC):
         self._tracked: dict[tuple[type[AggregateRoot], str], Tracked] = {}
         self._repositories: dict[type[AggregateRoot], Repository[Any]] = {}
         self._ended = False
-        self._view_tracker = ViewTracker()
         # made on first use: most units of work touch no view
+        self._view_tracker: ViewTracker | None = None
         self._view_stores: dict[type[View], ViewStore[Any]] | None = None
         self._view_storage: dict[type[View], type[View]] | None = None
 
@@ -123,7 +123,9 @@ class UnitOfWork(ABC):
             if not (isinstance(view_type, type) and issubclass(view_type, View)):
                 raise ConfigurationError(f"{view_type!r} is not a View subclass")
             storage = None if self._view_storage is None else self._view_storage.get(view_type)
-            store = stores[view_type] = ViewStore(self, view_type, storage)
+            if self._view_tracker is None:
+                self._view_tracker = ViewTracker()
+            store = stores[view_type] = ViewStore(self, view_type, storage, self._view_tracker)
         return cast("ViewStore[V]", store)
 
     def store_views_in(self, copies: Mapping[type[View], type[View]]) -> None:
@@ -166,7 +168,7 @@ class UnitOfWork(ABC):
                 written = await self._write_commit(changes, sourced, events, receipt)
         else:
             written = await self._write_commit(changes, sourced, events, receipt)
-        if written.views:
+        if written.views and self._view_tracker is not None:
             self._view_tracker.committed(written.views)
         tracked = self._tracked
         for append in written.appends:
@@ -204,14 +206,17 @@ class UnitOfWork(ABC):
             if flow.has_inline_projections:
                 await flow.apply_inline(self, entries)
         appends = self._appends(sourced, entries) if sourced else ()
-        written = Commit(changes, entries, receipt, self._view_tracker.writes(), appends)
+        tracker = self._view_tracker
+        views = () if tracker is None else tracker.writes()
+        written = Commit(changes, entries, receipt, views, appends)
         await self.write_changes(written)
         return written
 
     async def rollback(self) -> None:
         """Forget every tracked aggregate and uncommitted event; nothing is written."""
         self._tracked.clear()
-        self._view_tracker.clear()
+        if self._view_tracker is not None:
+            self._view_tracker.clear()
         await self.discard()
 
     async def aclose(self) -> None:
@@ -222,19 +227,22 @@ class UnitOfWork(ABC):
         """
         self._ended = True
         self._tracked.clear()
-        self._view_tracker.clear()
+        if self._view_tracker is not None:
+            self._view_tracker.clear()
         self._repositories.clear()  # they point back here: freed now, not by the collector
         self._view_stores = None
         await self.discard()
 
     def uncommitted(self) -> list[AggregateRoot]:
         """The tracked aggregates that a commit would write (changed, new or removed)."""
-        return [
-            tracked.aggregate
-            for tracked in self._tracked.values()
-            if tracked.aggregate.uncommitted_events
-            or (not tracked.aggregate._facta_event_sourced and tracked.changed())
-        ]
+        lost: list[AggregateRoot] = []
+        for tracked in self._tracked.values():
+            aggregate = tracked.aggregate
+            if aggregate.uncommitted_events or (
+                not aggregate._facta_event_sourced and tracked.changed()
+            ):
+                lost.append(aggregate)
+        return lost
 
     def _check_open(self) -> None:
         if self._ended:

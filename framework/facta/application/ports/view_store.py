@@ -138,12 +138,16 @@ class ViewStore(Generic[V]):
     """
 
     def __init__(
-        self, unit_of_work: UnitOfWork, view_type: type[V], storage: type[View] | None = None
+        self,
+        unit_of_work: UnitOfWork,
+        view_type: type[V],
+        storage: type[View] | None,
+        tracker: ViewTracker,
     ) -> None:
         self._uow = unit_of_work
         self._type = view_type
         self._storage: type[View] = storage or view_type  # a rebuild's copy stores elsewhere
-        self._tracker: ViewTracker = unit_of_work._view_tracker
+        self._tracker = tracker  # the unit of work's: what it read and staged of every view
 
     @property
     def view_type(self) -> type[V]:
