@@ -123,6 +123,13 @@ async def commit_without_dispatch(app: Application, monkeypatch: pytest.MonkeyPa
                 await app.mediator.send(Deposit(account_id=f"a{account}", amount=amount))
 
 
+def assert_every_account_saw_its_deposits_in_order(seen: Seen) -> None:
+    expected = list(range(1, DEPOSITS + 1))
+    assert {account: seen.amounts[f"a{account}"] for account in range(ACCOUNTS)} == {
+        account: expected for account in range(ACCOUNTS)
+    }
+
+
 @pytest.fixture
 def seen() -> Seen:
     return Seen()
@@ -136,10 +143,7 @@ async def test_concurrent_delivery_keeps_each_aggregates_events_in_order(
 
     assert await app.get(OutboxRelay).drain() == ACCOUNTS * DEPOSITS
 
-    expected = list(range(1, DEPOSITS + 1))
-    assert {account: seen.amounts[f"a{account}"] for account in range(ACCOUNTS)} == {
-        account: expected for account in range(ACCOUNTS)
-    }
+    assert_every_account_saw_its_deposits_in_order(seen)
 
 
 async def test_deferred_receipts_are_recorded_and_the_handlers_not_run_again(
@@ -305,8 +309,5 @@ async def test_overlapping_batches_keep_each_aggregates_order_and_the_concurrenc
 
     assert await app.get(OutboxRelay).drain() == ACCOUNTS * DEPOSITS
 
-    expected = list(range(1, DEPOSITS + 1))
-    assert {account: seen.amounts[f"a{account}"] for account in range(ACCOUNTS)} == {
-        account: expected for account in range(ACCOUNTS)
-    }
+    assert_every_account_saw_its_deposits_in_order(seen)
     assert probe.most <= 3
