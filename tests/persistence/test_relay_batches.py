@@ -291,6 +291,8 @@ async def test_the_next_batch_is_delivered_while_the_last_events_of_one_are_in_h
 ) -> None:
     probe = OverlapProbe()
     app = overlapping_app(backend, seen, probe)
+    if not app.outbox.claims_overlap:
+        pytest.skip("this back-end's relay delivers one batch after the other")
     await commit_without_dispatch(app, monkeypatch)
 
     await app.get(OutboxRelay).drain()

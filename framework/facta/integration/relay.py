@@ -11,11 +11,12 @@ A claimed batch is delivered aggregate by aggregate: the events of up to
 (``relay_batch``). The receipts of handlers that wrote nothing (``DeferredReceipts``)
 and the completion of the delivered events are written in one transaction at the end of
 the batch; failures are recorded after it, event by event. With ``concurrency`` above 1,
-the next batch is claimed as soon as every aggregate of the current one has been taken
-by a worker, so that the database's round trips (the claim, the completion) overlap the
-last deliveries instead of leaving the workers idle. Two batches at most are in
-delivery: before claiming a third, the relay waits for the older one to end (so that a
-slow aggregate holds back one batch, not the outbox). An aggregate's events are still
+and an outbox whose ``claims_overlap`` (a database over the network: not SQLite, not
+memory), the next batch is claimed as soon as every aggregate of the current one has
+been taken by a worker, so that the database's round trips (the claim, the completion)
+overlap the last deliveries instead of leaving the workers idle. Two batches at most are
+in delivery: before claiming a third, the relay waits for the older one to end (so that
+a slow aggregate holds back one batch, not the outbox). An aggregate's events are still
 delivered in order, and never by two workers at once.
 """
 
@@ -105,7 +106,7 @@ class OutboxRelay:
         """
         total = 0
         order = self._order()
-        overlapping = self._settings.concurrency > 1
+        overlapping = self._settings.concurrency > 1 and self._outbox.claims_overlap
         older: asyncio.Task[None] | None = None
         newer: asyncio.Task[None] | None = None
         try:

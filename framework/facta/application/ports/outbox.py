@@ -328,6 +328,12 @@ class Outbox(ABC):
     ``pending_rows`` and ``update_deliveries``, and the operator's queries.
     """
 
+    claims_overlap: bool = True
+    """Whether a relay gains by claiming its next batch while the last one completes: a
+    database reached over the network does (the round trips overlap the deliveries); one
+    with a single writer on the event loop's own thread (SQLite through facta's driver,
+    memory) does not, the claim would only wait for the completion's lock."""
+
     async def claim(self, limit: int, lease: timedelta) -> list[PendingEvent]:
         """Take up to ``limit`` events that are due, oldest first, for ``lease``.
 

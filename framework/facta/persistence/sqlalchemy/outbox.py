@@ -61,6 +61,7 @@ class SqlAlchemyOutbox(Outbox):
         self._skip_locked = engine.dialect.name == "postgresql"
         self._receipts = receipt_statement(engine.dialect.name)
         self._batches = PostgresBatches(engine) if self._skip_locked else None
+        self.claims_overlap = engine.dialect.name != "sqlite"
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
