@@ -85,10 +85,9 @@ def _immutable_fields(aggregate: AggregateRoot) -> dict[str, Any] | None:
     every value immutable, and the class serializing its fields alone; None otherwise."""
     fields = aggregate.__dict__
     values = fields.values()
-    plain = _plain_classes.get(type(aggregate))  # _serializes_fields_only, once known
-    if plain is None:
-        plain = _serializes_fields_only(type(aggregate))
-    if plain and (_SCALARS.issuperset(map(type, values)) or all(map(_immutable, values))):
+    if _serializes_fields_only(type(aggregate)) and (
+        _SCALARS.issuperset(map(type, values)) or all(map(_immutable, values))
+    ):
         return dict(fields)
     return None
 
@@ -148,17 +147,8 @@ class Tracked:
         writes its events instead: see ``UnitOfWork``)."""
         if self.status is not Status.LOADED:
             return True
-        recorded_fields = self._fields
-        if recorded_fields is not None:  # unchanged(), inlined: this runs on every operation
-            current = self.aggregate.__dict__
-            if len(current) == len(recorded_fields) and all(
-                map(
-                    is_,
-                    map(current.get, recorded_fields, repeat(_MISSING)),
-                    recorded_fields.values(),
-                )
-            ):
-                return False
+        if self.unchanged():
+            return False
         recorded = self.recorded_json()
         return recorded is None or self.aggregate.model_dump_json() != recorded
 
