@@ -104,12 +104,13 @@ class OperationScope(injector.Scope):
         operation = self._current.get()
         return None if operation is None else operation.context
 
-    def peek(self, key: object) -> object | None:
-        """The instance bound to ``key`` in the current operation, without creating one."""
+    def peek(self, key: type[T]) -> T | None:
+        """The current operation's instance of ``key``, or None if none was made (nothing
+        is created)."""
         operation = self._current.get()
         if operation is None:
             return None
-        return operation.instances.get(key)
+        return operation.instances.get(key)  # type: ignore[return-value]
 
     def enter(self, context: OperationContext) -> Token[_Operation | None]:
         """Start an operation for ``context``; pair with ``exit`` in a ``finally``."""

@@ -33,20 +33,20 @@ class TransactionBehavior(PipelineBehavior):
         try:
             result = await call_next()
         except BaseException:
-            unit_of_work = self._scope.peek(UnitOfWork)
-            if isinstance(unit_of_work, UnitOfWork):
+            unit_of_work = self._scope.peek(UnitOfWork)  # type: ignore[type-abstract]
+            if unit_of_work is not None:
                 await unit_of_work.rollback()
             raise
-        unit_of_work = self._scope.peek(UnitOfWork)
+        unit_of_work = self._scope.peek(UnitOfWork)  # type: ignore[type-abstract]
         if context.durable:
             # the handler's success is recorded with its writes, or alone if it wrote nothing;
             # the receipt's key is the event's id (outbox) or its inbox key (ingestion)
             receipt = Receipt(context.message_id, context.handler)
-            if not isinstance(unit_of_work, UnitOfWork):
+            if unit_of_work is None:
                 if self._deferred is not None and self._deferred.defer(receipt):
                     return result
                 unit_of_work = self._scope.injector.get(UnitOfWork)  # type: ignore[type-abstract]
             await unit_of_work.commit(receipt=receipt)
-        elif isinstance(unit_of_work, UnitOfWork):
+        elif unit_of_work is not None:
             await unit_of_work.commit()
         return result

@@ -10,7 +10,7 @@ from facta.domain.events import DomainEvent, stamped
 from facta.domain.ids import random_uuid
 from facta.domain.model import Entity
 
-__all__ = ["AggregateRoot", "new_id"]
+__all__ = ["AggregateRoot", "History", "history_of", "new_id"]
 
 E = TypeVar("E", bound=DomainEvent)
 
@@ -24,9 +24,12 @@ def new_id() -> str:
     return str(random_uuid())
 
 
-class _History:
+class History:
     """The bookkeeping of an aggregate root, kept in one slot for speed: its version and
-    its uncommitted events, each with its number in the order of recording."""
+    its uncommitted events, each with its number in the order of recording.
+
+    Units of work read it directly (``history_of``) on every commit; application code
+    uses ``version``, ``uncommitted_events`` and ``record`` instead."""
 
     __slots__ = ("records", "version")
 
@@ -38,7 +41,7 @@ class _History:
 _KEY = "_facta_history"
 
 
-def _history(aggregate: AggregateRoot) -> _History:
+def history_of(aggregate: AggregateRoot) -> History:
     """The bookkeeping of an aggregate, created on first use.
 
     It is kept in pydantic's private-attribute slot but is not a declared private
@@ -46,12 +49,12 @@ def _history(aggregate: AggregateRoot) -> _History:
     """
     private = aggregate.__pydantic_private__
     if private is None:
-        history = _History()
+        history = History()
         object.__setattr__(aggregate, "__pydantic_private__", {_KEY: history})
         return history
-    found: _History | None = private.get(_KEY)
+    found: History | None = private.get(_KEY)
     if found is None:
-        found = private[_KEY] = _History()
+        found = private[_KEY] = History()
     return found
 
 
@@ -80,7 +83,7 @@ class AggregateRoot(Entity):
 
     def __copy__(self) -> Self:
         clone = super().__copy__()
-        history, copied = _history(self), _History()
+        history, copied = history_of(self), History()
         copied.version = history.version
         copied.records = list(history.records)
         private = dict(clone.__pydantic_private__ or {})
@@ -91,12 +94,12 @@ class AggregateRoot(Entity):
     @property
     def version(self) -> int:
         """The version this aggregate had when it was loaded or last committed (0 if new)."""
-        return _history(self).version
+        return history_of(self).version
 
     @property
     def uncommitted_events(self) -> tuple[DomainEvent, ...]:
         """The events recorded since the last commit, in the order they were recorded."""
-        records = _history(self).records
+        records = history_of(self).records
         return tuple([event for _, event in records]) if records else ()
 
     def record(self, event: E) -> E:
@@ -104,7 +107,7 @@ class AggregateRoot(Entity):
 
         The returned event carries this aggregate's id and the version it produced.
         """
-        history = _history(self)
+        history = history_of(self)
         aggregate_id = self.id
         version = history.version + len(history.records) + 1
         if type(aggregate_id) is str and DomainEvent in type(event).__mro__:
@@ -120,11 +123,11 @@ class AggregateRoot(Entity):
         Units of work use it to dispatch the events of several aggregates in the order
         they were recorded.
         """
-        return list(_history(self).records)
+        return list(history_of(self).records)
 
     def next_version(self) -> int:
         """The version this aggregate will have once its pending changes are committed."""
-        history = _history(self)
+        history = history_of(self)
         return history.version + max(1, len(history.records))
 
     def mark_committed(self, version: int) -> None:
@@ -132,7 +135,7 @@ class AggregateRoot(Entity):
 
         Called by units of work after a successful commit; application code never needs it.
         """
-        history = _history(self)
+        history = history_of(self)
         history.records.clear()
         history.version = version
 
@@ -158,7 +161,7 @@ def _restored(aggregate: R, version: int) -> R:
     """``aggregate``, just validated from its stored state, at ``version``."""
     private = aggregate.__pydantic_private__
     if private is None:  # no private attributes declared: the common case, made directly
-        object.__setattr__(aggregate, "__pydantic_private__", {_KEY: _History(version)})
+        object.__setattr__(aggregate, "__pydantic_private__", {_KEY: History(version)})
     else:
-        _history(aggregate).version = version
+        history_of(aggregate).version = version
     return aggregate

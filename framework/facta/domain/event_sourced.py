@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, TypeVar
 
-from facta.domain.aggregate import AggregateRoot, _history
+from facta.domain.aggregate import AggregateRoot, history_of
 from facta.domain.events import DomainEvent
 from facta.errors import ConfigurationError, PersistenceError
 
@@ -87,7 +87,7 @@ class EventSourcedAggregate(AggregateRoot):
         try:
             self._apply(stamped)
         except BaseException:
-            history = _history(self)
+            history = history_of(self)
             history.records.pop()
             raise
         return stamped
@@ -99,7 +99,7 @@ class EventSourcedAggregate(AggregateRoot):
                 f"{type(self).__name__} has no apply method for {type(event).__name__}: add "
                 f"`def apply_...(self, event: {type(event).__name__}) -> None`"
             )
-        _history(self)  # makes sure the private slot exists
+        history_of(self)  # makes sure the private slot exists
         private = self.__pydantic_private__
         assert private is not None
         private[_APPLYING] = True
@@ -165,7 +165,7 @@ class EventSourcedAggregate(AggregateRoot):
             aggregate = cls.restore_json(snapshot[0], snapshot[1])
         else:
             aggregate = cls.restore(snapshot[0], snapshot[1])
-        history = _history(aggregate)
+        history = history_of(aggregate)
         appliers = cls.appliers()
         private = aggregate.__pydantic_private__
         assert private is not None

@@ -168,8 +168,8 @@ class _ManualOperation:
     ) -> None:
         try:
             if error_type is None:
-                unit_of_work = self._scope.peek(UnitOfWork)
-                if isinstance(unit_of_work, UnitOfWork) and (lost := unit_of_work.uncommitted()):
+                unit_of_work = self._scope.peek(UnitOfWork)  # type: ignore[type-abstract]
+                if unit_of_work is not None and (lost := unit_of_work.uncommitted()):
                     _log.warning(
                         "operation %r ended without committing changes to %s: they are lost; "
                         "call `await unit_of_work.commit()` before the operation ends",

@@ -66,8 +66,9 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], StoredState] = {}
-        self._outbox: dict[UUID, _Row] = {}
-        self._undelivered: dict[UUID, _Row] = {}
+        # keyed by event_id.int: a UUID's hash is a Python call, an int's is not
+        self._outbox: dict[int, _Row] = {}
+        self._undelivered: dict[int, _Row] = {}
         self._deliveries: dict[UUID, dict[str, Delivery]] = {}
         self._positions = itertools.count(1)
         self._views: dict[str, dict[str, StoredView]] = {}
@@ -114,7 +115,7 @@ class InMemoryStore:
             writes.append((key, change))
         outbox = self._outbox
         for entry in entries:
-            if entry.event.event_id in outbox:
+            if entry.event.event_id.int in outbox:
                 raise PersistenceError(
                     f"the outbox already holds event {entry.event.event_id}; nothing was written"
                 )
@@ -141,14 +142,14 @@ class InMemoryStore:
         if entries or receipt is not None:
             now = utc_now()
             positions = self._positions
-            for entry in entries:
-                event = entry.event
-                row = _Row(next(positions), event, entry.available_at)
-                outbox[event.event_id] = row
-                if entry.delivered:
-                    row.delivered_at = now
+            for event, delivered, available_at in entries:
+                event_key = event.event_id.int
+                if delivered:
+                    outbox[event_key] = _Row(next(positions), event, available_at, now)
                 else:
-                    self._undelivered[event.event_id] = row
+                    outbox[event_key] = self._undelivered[event_key] = _Row(
+                        next(positions), event, available_at
+                    )
             if receipt is not None:
                 handlers = self._deliveries.setdefault(receipt.event_id, {})
                 handlers[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
@@ -166,7 +167,7 @@ class InMemoryStore:
     def deliver(self, row: _Row, now: datetime) -> None:
         """Mark one outbox row delivered."""
         row.delivered_at, row.locked_until = now, None
-        self._undelivered.pop(row.event.event_id, None)
+        self._undelivered.pop(row.event.event_id.int, None)
 
 
 class InMemoryOutbox(Outbox):
@@ -197,7 +198,7 @@ class InMemoryOutbox(Outbox):
             if known is None or known.status is DeliveryStatus.FAILED:
                 deliveries[receipt.handler] = Delivery(DeliveryStatus.DONE, 0, "", None, now)
         for event_id in event_ids:
-            row = self._store._outbox.get(event_id)
+            row = self._store._outbox.get(event_id.int)
             if row is not None:
                 self._store.deliver(row, now)
 
@@ -207,7 +208,7 @@ class InMemoryOutbox(Outbox):
         deliveries = self._store._deliveries.setdefault(event_id, {})
         update = decide(dict(deliveries))
         deliveries.update(update.deliveries)
-        row = self._store._outbox.get(event_id)
+        row = self._store._outbox.get(event_id.int)
         if row is None:
             return
         if update.due is None:
@@ -228,7 +229,7 @@ class InMemoryOutbox(Outbox):
     ) -> list[DeliveryRecord]:
         records: list[DeliveryRecord] = []
         for event_id, handlers in self._store._deliveries.items():
-            row = self._store._outbox.get(event_id)
+            row = self._store._outbox.get(event_id.int)
             for handler, delivery in handlers.items():
                 if status is not None and delivery.status is not status:
                     continue
@@ -259,25 +260,26 @@ class InMemoryOutbox(Outbox):
                     continue
                 del handlers[name]
                 revived += 1
-                row = self._store._outbox.get(delivered_event)
+                row = self._store._outbox.get(delivered_event.int)
                 if row is not None:
                     row.delivered_at, row.available_at, row.locked_until = None, now, None
-                    self._store._undelivered[delivered_event] = row
+                    self._store._undelivered[delivered_event.int] = row
         return revived
 
     async def prune(self, delivered_before: datetime, limit: int | None = None) -> int:
         deliveries = self._store._deliveries
         doomed = [
-            event_id
-            for event_id, row in self._store._outbox.items()
+            row.event.event_id
+            for row in self._store._outbox.values()
             if row.delivered_at is not None
             and row.delivered_at < delivered_before
             and not any(
-                d.status is DeliveryStatus.DEAD for d in deliveries.get(event_id, {}).values()
+                d.status is DeliveryStatus.DEAD
+                for d in deliveries.get(row.event.event_id, {}).values()
             )
         ][:limit]
         for event_id in doomed:
-            del self._store._outbox[event_id]
+            del self._store._outbox[event_id.int]
             self._store._deliveries.pop(event_id, None)
         if doomed:
             before = self._store._pruned.events if self._store._pruned else 0

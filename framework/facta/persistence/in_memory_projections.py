@@ -79,10 +79,10 @@ class InMemoryProjectionStore(ProjectionStore):
         pending = 0
         oldest = None
         dead = 0
-        for event_id, row in self._store._outbox.items():
+        for row in self._store._outbox.values():
             if row.event.event_type not in event_types:
                 continue
-            delivery = self._store._deliveries.get(event_id, {}).get(handler)
+            delivery = self._store._deliveries.get(row.event.event_id, {}).get(handler)
             if delivery is not None and delivery.status is DeliveryStatus.DEAD:
                 dead += 1
             elif row.delivered_at is None and (

@@ -20,6 +20,7 @@ from facta.application.ports.tracking import Status, Tracked
 from facta.application.ports.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
+from facta.domain.aggregate import history_of
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
@@ -141,7 +142,7 @@ class UnitOfWork(ABC):
         repository = self._repositories.get(aggregate_type)
         if repository is None:
             repository = self._repositories[aggregate_type] = Repository(self, aggregate_type)
-        return cast("Repository[A]", repository)
+        return repository  # a Repository[A]: made for aggregate_type above
 
     def collect_events(self) -> list[DomainEvent]:
         """Every uncommitted event of every tracked aggregate, in the order recorded."""
@@ -238,7 +239,7 @@ class UnitOfWork(ABC):
         lost: list[AggregateRoot] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
-            if aggregate.uncommitted_events or (
+            if history_of(aggregate).records or (
                 not aggregate._facta_event_sourced and tracked.changed()
             ):
                 lost.append(aggregate)
@@ -270,7 +271,8 @@ class UnitOfWork(ABC):
                     f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
                     f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
                 )
-            recorded = aggregate.uncommitted_records()
+            history = history_of(aggregate)
+            recorded = history.records
             records += recorded
             status = tracked.status
             if aggregate._facta_event_sourced:
@@ -284,7 +286,7 @@ class UnitOfWork(ABC):
                         f"so record the one that creates it"
                     )
                 continue
-            version = aggregate.version
+            version = history.version
             if status is Status.REMOVED:
                 changes.append(Change(ChangeKind.DELETE, aggregate, version, 0, ""))
                 continue
@@ -328,7 +330,7 @@ class UnitOfWork(ABC):
         if tracked is not None:
             if tracked.status is Status.REMOVED:
                 return None
-            return cast(A, tracked.aggregate)
+            return tracked.aggregate  # type: ignore[return-value]  # tracked under its type
         if aggregate_type._facta_event_sourced:
             assert issubclass(aggregate_type, EventSourcedAggregate)
             stream = await self.load_stream(aggregate_type, aggregate_id)
