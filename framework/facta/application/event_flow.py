@@ -27,6 +27,7 @@ from facta.errors import EventStormError
 __all__ = ["EventFlow"]
 
 _log = logging.getLogger("facta.outbox")
+_make = tuple.__new__  # a NamedTuple from all its fields, without its Python-level __new__
 
 
 class EventFlow:
@@ -113,7 +114,7 @@ class EventFlow:
             if event_type not in known:
                 registry.add_event_type(event_type)
                 known.add(event_type)
-            entries.append(OutboxEntry(event, not handlers(event_type), available_at))
+            entries.append(_make(OutboxEntry, (event, not handlers(event_type), available_at)))
         return entries
 
     async def apply_inline(self, unit_of_work: object, entries: Sequence[OutboxEntry]) -> None:

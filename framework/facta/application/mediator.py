@@ -36,6 +36,8 @@ _Route = tuple[Constructor[Any], ConflictRetry | None]
 
 _log = logging.getLogger("facta.mediator")
 _NO_INSTRUMENTATION = Instrumentation()  # stateless: every hook does nothing
+# read on every message: as globals, since Python 3.11 reads Enum class attributes slowly
+_COMMAND, _QUERY = MessageKind.COMMAND, MessageKind.QUERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class Mediator:
 
     async def send(self, command: Command[R]) -> R:
         """Have the one handler of ``command`` carry it out, and return its result."""
-        factory, policy = self._route(command, MessageKind.COMMAND)
+        factory, policy = self._route(command, _COMMAND)
         behaviors = self._pipelines.commands
         message_id = random_uuid()
         if policy is None:
@@ -112,7 +114,7 @@ class Mediator:
 
     async def query(self, query: Query[R]) -> R:
         """Have the one handler of ``query`` answer it."""
-        factory, _ = self._route(query, MessageKind.QUERY)
+        factory, _ = self._route(query, _QUERY)
         return cast(R, await self._attempt(query, self._pipelines.queries, factory, random_uuid()))
 
     async def publish(self, event: DomainEvent) -> None:
@@ -239,7 +241,7 @@ class Mediator:
             self._command_routes.clear()
             self._query_routes.clear()
             self._generation = self._registry.generation
-        routes = self._command_routes if kind is MessageKind.COMMAND else self._query_routes
+        routes = self._command_routes if kind is _COMMAND else self._query_routes
         known = routes.get(message_type)
         if known is None:  # first of its type and kind: check it once, then cache
             expected = Command if kind is MessageKind.COMMAND else Query

@@ -151,7 +151,9 @@ class AggregateRoot(Entity):
     @classmethod
     def restore_json(cls, state_json: str | bytes, version: int) -> Self:
         """Rebuild an aggregate from its state as JSON text at the given ``version``."""
-        return _restored(cls.model_validate_json(state_json), version)
+        # model_validate_json's own body, without its checks of arguments not given here
+        aggregate: Self = cls.__pydantic_validator__.validate_json(state_json)
+        return _restored(aggregate, version)
 
 
 R = TypeVar("R", bound=AggregateRoot)

@@ -48,6 +48,10 @@ from facta.persistence.in_memory_projections import InMemoryProjectionStore
 __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUnitOfWork"]
 
 
+_DELETE = ChangeKind.DELETE  # a global: Python 3.11 reads Enum class attributes slowly
+_make = tuple.__new__  # a NamedTuple from all its fields, without its Python-level __new__
+
+
 @dataclass(slots=True)
 class _Row:
     position: int
@@ -133,10 +137,10 @@ class InMemoryStore:
                 )
         # checked: now apply it all
         for key, change in writes:
-            if change.kind is ChangeKind.DELETE:
+            if change.kind is _DELETE:
                 del states[key]
             else:
-                states[key] = StoredState(change.state_json, change.new_version)
+                states[key] = _make(StoredState, (change.state_json, change.new_version))
         if appended is not None:
             self.streams.append(appended)
         if entries or receipt is not None:

@@ -41,6 +41,7 @@ class Status(enum.Enum):
     REMOVED = "removed"
 
 
+_LOADED = Status.LOADED  # a global: on Python 3.11 Enum class attributes are slow to read
 _SCALARS = frozenset(
     {str, int, float, bool, type(None), bytes, Decimal, UUID, datetime, date, time, timedelta}
 )
@@ -80,18 +81,6 @@ def _immutable(value: object) -> bool:
     return False
 
 
-def _immutable_fields(aggregate: AggregateRoot) -> dict[str, Any] | None:
-    """A shallow copy of the aggregate's fields if it is a faithful record of its state:
-    every value immutable, and the class serializing its fields alone; None otherwise."""
-    fields = aggregate.__dict__
-    values = fields.values()
-    if _serializes_fields_only(type(aggregate)) and (
-        _SCALARS.issuperset(map(type, values)) or all(map(_immutable, values))
-    ):
-        return dict(fields)
-    return None
-
-
 class Tracked:
     """One aggregate of a unit of work: where it stands, and its state as it was loaded or
     last committed, to tell whether it changed since (``remember``).
@@ -110,11 +99,23 @@ class Tracked:
         self._json: str | None = None
 
     def remember(self, state_json: str | None = None) -> None:
-        """Record the aggregate's state as it is now (its JSON, when the caller has it)."""
+        """Record the aggregate's state as it is now (its JSON, when the caller has it).
+
+        A shallow copy of its fields is a faithful record when every value is immutable
+        and the class serializes its fields alone; otherwise the JSON is the record.
+        """
         aggregate = self.aggregate
-        fields = self._fields = _immutable_fields(aggregate)
-        if state_json is None and fields is None:
-            state_json = aggregate.model_dump_json()  # the fields alone do not tell
+        fields = aggregate.__dict__
+        values = fields.values()
+        plain = _plain_classes.get(type(aggregate))
+        if plain is None:
+            plain = _serializes_fields_only(type(aggregate))
+        if plain and (_SCALARS.issuperset(map(type, values)) or all(map(_immutable, values))):
+            self._fields = dict(fields)
+        else:
+            self._fields = None
+            if state_json is None:
+                state_json = aggregate.model_dump_json()  # the fields alone do not tell
         self._json = state_json
 
     def unchanged(self) -> bool:
@@ -145,7 +146,7 @@ class Tracked:
     def changed(self) -> bool:
         """Whether committing would write the aggregate's state (an event-sourced one
         writes its events instead: see ``UnitOfWork``)."""
-        if self.status is not Status.LOADED:
+        if self.status is not _LOADED:
             return True
         if self.unchanged():
             return False

@@ -48,6 +48,15 @@ class StoredState(NamedTuple):
     version: int
 
 
+# Enum members as module globals for the hot path: on Python 3.11 an Enum class attribute
+# is looked up through the slot of EnumType.__getattr__, several times slower.
+_NEW, _LOADED, _REMOVED = Status.NEW, Status.LOADED, Status.REMOVED
+_INSERT, _UPDATE, _DELETE = ChangeKind.INSERT, ChangeKind.UPDATE, ChangeKind.DELETE
+# makes a NamedTuple from a tuple of all its fields, in order, without the Python-level
+# __new__ a NamedTuple call goes through (half the cost, on every commit)
+_make = tuple.__new__
+
+
 class Commit(NamedTuple):
     """Everything one unit of work writes in one transaction.
 
@@ -175,16 +184,16 @@ class UnitOfWork(ABC):
         for append in written.appends:
             append.aggregate.mark_committed(append.new_version)
             stream_key = (type(append.aggregate), append.stream_id)
-            tracked[stream_key] = Tracked(append.aggregate, Status.LOADED)
+            tracked[stream_key] = Tracked(append.aggregate, _LOADED)
         for change in changes:
             aggregate = change.aggregate
             key = (type(aggregate), aggregate.id)
-            if change.kind is ChangeKind.DELETE:
+            if change.kind is _DELETE:
                 del tracked[key]
                 continue
             aggregate.mark_committed(change.new_version)
             record = tracked[key]
-            record.status = Status.LOADED
+            record.status = _LOADED
             record.remember(change.state_json)
         entries = written.entries
         for entry in entries:
@@ -209,7 +218,7 @@ class UnitOfWork(ABC):
         appends = self._appends(sourced, entries) if sourced else ()
         tracker = self._view_tracker
         views = () if tracker is None else tracker.writes()
-        written = Commit(changes, entries, receipt, views, appends)
+        written = _make(Commit, (changes, entries, receipt, views, appends))
         await self.write_changes(written)
         return written
 
@@ -279,7 +288,7 @@ class UnitOfWork(ABC):
                 assert isinstance(aggregate, EventSourcedAggregate)
                 if recorded:
                     sourced.append(aggregate)
-                elif status is Status.NEW:
+                elif status is _NEW:
                     raise ConfigurationError(
                         f"{aggregate.aggregate_type} {aggregate.id!r} was added with no "
                         f"events: an event-sourced aggregate exists through its events, "
@@ -287,10 +296,10 @@ class UnitOfWork(ABC):
                     )
                 continue
             version = history.version
-            if status is Status.REMOVED:
-                changes.append(Change(ChangeKind.DELETE, aggregate, version, 0, ""))
+            if status is _REMOVED:
+                changes.append(_make(Change, (_DELETE, aggregate, version, 0, "")))
                 continue
-            if recorded or status is Status.NEW:
+            if recorded or status is _NEW:
                 state_json = aggregate.model_dump_json()
             elif tracked.unchanged():
                 continue
@@ -298,10 +307,10 @@ class UnitOfWork(ABC):
                 state_json = aggregate.model_dump_json()
                 if state_json == tracked.recorded_json():
                     continue
-            kind = ChangeKind.INSERT if status is Status.NEW else ChangeKind.UPDATE
+            kind = _INSERT if status is _NEW else _UPDATE
             # the next version, as next_version() has it: one per event, or one for a change
             new_version = version + (len(recorded) or 1)
-            changes.append(Change(kind, aggregate, version, new_version, state_json))
+            changes.append(_make(Change, (kind, aggregate, version, new_version, state_json)))
         if len(records) > 1:
             records.sort()  # by the recording order alone: its numbers are unique
         return changes, sourced, [event for _, event in records]
@@ -328,7 +337,7 @@ class UnitOfWork(ABC):
         key = (aggregate_type, aggregate_id)
         tracked = self._tracked.get(key)
         if tracked is not None:
-            if tracked.status is Status.REMOVED:
+            if tracked.status is _REMOVED:
                 return None
             return tracked.aggregate  # type: ignore[return-value]  # tracked under its type
         if aggregate_type._facta_event_sourced:
@@ -336,7 +345,7 @@ class UnitOfWork(ABC):
             stream = await self.load_stream(aggregate_type, aggregate_id)
             sourced = replay(aggregate_type, aggregate_id, stream, self._event_flow.registry)
             if sourced is not None:
-                self._tracked[key] = Tracked(sourced, Status.LOADED)
+                self._tracked[key] = Tracked(sourced, _LOADED)
             return cast("A | None", sourced)
         stored = await self.load_state(aggregate_type, aggregate_id)
         if stored is None:
@@ -346,7 +355,7 @@ class UnitOfWork(ABC):
             aggregate = aggregate_type.restore_json(state, stored.version)
         else:
             aggregate = aggregate_type.restore(state, stored.version)
-        tracked = self._tracked[key] = Tracked(aggregate, Status.LOADED)
+        tracked = self._tracked[key] = Tracked(aggregate, _LOADED)
         tracked.remember()
         return aggregate
 
@@ -360,7 +369,7 @@ class UnitOfWork(ABC):
                 f"of work as another object: load it with get() instead of adding a new one"
             )
         if tracked is None:
-            status = Status.NEW if aggregate.version == 0 else Status.LOADED
+            status = _NEW if aggregate.version == 0 else _LOADED
             self._tracked[key] = Tracked(aggregate, status)
 
     def _remove(self, aggregate: AggregateRoot) -> None:
@@ -376,10 +385,10 @@ class UnitOfWork(ABC):
                 f"{aggregate.aggregate_type} {aggregate.id!r} is event-sourced: its history "
                 f"is kept, not deleted; record an event that closes it instead"
             )
-        if tracked.status is Status.NEW:
+        if tracked.status is _NEW:
             del self._tracked[key]
         else:
-            tracked.status = Status.REMOVED
+            tracked.status = _REMOVED
 
     @abstractmethod
     async def load_state(
