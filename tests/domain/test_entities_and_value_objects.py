@@ -17,6 +17,22 @@ class Table(Entity):
     seats: int
 
 
+class Booth(Entity):
+    row: int = pydantic.Field(frozen=True)
+
+
+class Sketch(Entity):
+    """An entity whose assignments are not validated (its choice)."""
+
+    model_config = pydantic.ConfigDict(validate_assignment=False)
+
+    rows: int
+
+
+class Note(Entity):
+    _scribble: str = pydantic.PrivateAttr(default="")
+
+
 class Money(ValueObject):
     amount: int
     currency: str
@@ -75,6 +91,40 @@ def test_an_entity_refuses_an_assignment_its_types_forbid() -> None:
         seat.row = "front"  # type: ignore[assignment]
 
     assert seat.row == 1
+
+
+def test_an_entity_validates_and_converts_what_is_assigned() -> None:
+    seat = Seat(id="s1", row=1)
+
+    seat.row = "7"  # type: ignore[assignment]
+
+    assert seat.row == 7
+
+
+def test_an_entity_refuses_an_assignment_to_a_frozen_field() -> None:
+    booth = Booth(id="b1", row=1)
+
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        booth.row = 2  # type: ignore[misc]
+
+    assert booth.row == 1
+
+
+def test_an_entity_that_turns_validation_off_takes_assignments_as_given() -> None:
+    sketch = Sketch(id="k1", rows=1)
+
+    sketch.rows = "many"  # type: ignore[assignment]
+
+    assert sketch.__dict__["rows"] == "many"
+
+
+def test_an_entity_keeps_private_attributes_apart_from_its_fields() -> None:
+    note = Note(id="n1")
+
+    note._scribble = "draft"
+
+    assert note._scribble == "draft"
+    assert note.model_dump() == {"id": "n1"}
 
 
 @pytest.mark.parametrize(

@@ -55,17 +55,15 @@ class EventFlow:
         self._inline: dict[type[Projection], Constructor[Projection]] = {}
         self._grace = settings.grace
         self._known_types: set[type[DomainEvent]] = set()  # registered by add_event_type
+        self.instrumented = mediator._instrumentation is not None
+        """Whether the application has instrumentation (``committing`` does nothing if not);
+        a mediator's instrumentation is given when it is made and never changes."""
 
     def committing(
         self, unit_of_work: object, aggregates: int, events: int
     ) -> AbstractContextManager[object]:
         """The instrumentation hook around one unit of work's write (a no-op by default)."""
         return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
-
-    @property
-    def instrumented(self) -> bool:
-        """Whether the application has instrumentation (``committing`` does nothing if not)."""
-        return self._mediator._instrumentation is not None
 
     @property
     def has_inline_projections(self) -> bool:

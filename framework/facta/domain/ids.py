@@ -35,8 +35,11 @@ _ahead: list[int] = []
 def _read_ahead() -> None:
     block = _urandom(16 * _READ_AHEAD)
     _ahead.extend(
-        _from_bytes(block[start : start + 16]) & _VERSION_AND_VARIANT_CLEARED | _VERSION_4_RFC_4122
-        for start in range(0, 16 * _READ_AHEAD, 16)
+        [
+            _from_bytes(block[start : start + 16]) & _VERSION_AND_VARIANT_CLEARED
+            | _VERSION_4_RFC_4122
+            for start in range(0, 16 * _READ_AHEAD, 16)
+        ]
     )
 
 

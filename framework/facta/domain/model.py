@@ -42,7 +42,12 @@ class Entity(BaseModel):
                 f"(to {value!r}): an entity's identity is immutable; create a new "
                 f"{type(self).__name__} with the new id instead"
             )
-        BaseModel.__setattr__(self, name, value)  # not super(): this runs on every change
+        if name in self.__pydantic_fields__ and self.model_config.get("validate_assignment"):
+            # what BaseModel.__setattr__ ends up calling for such a field, without its two
+            # Python-level steps on the way (a frozen field is still refused by it)
+            self.__pydantic_validator__.validate_assignment(self, name, value)
+        else:
+            BaseModel.__setattr__(self, name, value)  # not super(): runs on every change
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Entity):

@@ -24,6 +24,7 @@ __all__ = ["Application"]
 
 T = TypeVar("T")
 
+_make = tuple.__new__  # a NamedTuple from all its fields, without its Python-level __new__
 _log = logging.getLogger("facta.application")
 
 
@@ -156,7 +157,7 @@ class _ManualOperation:
     async def __aenter__(self) -> OperationContext:
         message_id = random_uuid()
         name = self._name
-        context = OperationContext(name, message_id, message_id, None, (name,))
+        context = _make(OperationContext, (name, message_id, message_id, None, (name,), "", False))
         self._token = self._scope.enter(context)
         return context
 

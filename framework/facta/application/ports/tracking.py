@@ -21,8 +21,6 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import repeat
-from operator import is_
 from typing import Any
 from uuid import UUID
 
@@ -125,9 +123,13 @@ class Tracked:
         if recorded is None:
             return False
         current = self.aggregate.__dict__
-        return len(current) == len(recorded) and all(
-            map(is_, map(current.get, recorded, repeat(_MISSING)), recorded.values())
-        )
+        if len(current) != len(recorded):
+            return False
+        value_of = current.get
+        for name, value in recorded.items():  # the very same objects: equal is not enough
+            if value_of(name, _MISSING) is not value:  # (1 == 1.0, but not in JSON)
+                return False
+        return True
 
     def recorded_json(self) -> str | None:
         """The JSON of the state recorded (None when nothing was)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from facta.application.event_flow import EventFlow
@@ -55,6 +56,7 @@ _INSERT, _UPDATE, _DELETE = ChangeKind.INSERT, ChangeKind.UPDATE, ChangeKind.DEL
 # makes a NamedTuple from a tuple of all its fields, in order, without the Python-level
 # __new__ a NamedTuple call goes through (half the cost, on every commit)
 _make = tuple.__new__
+_event_of = itemgetter(1)  # of a (recording order, event) record
 
 
 class Commit(NamedTuple):
@@ -313,7 +315,7 @@ class UnitOfWork(ABC):
             changes.append(_make(Change, (kind, aggregate, version, new_version, state_json)))
         if len(records) > 1:
             records.sort()  # by the recording order alone: its numbers are unique
-        return changes, sourced, [event for _, event in records]
+        return changes, sourced, list(map(_event_of, records))
 
     @staticmethod
     def _appends(
