@@ -1,14 +1,17 @@
-"""random_uuid: version 4 UUIDs from random bits read ahead, never handed out twice."""
+"""random_uuid: version 4 UUIDs from random bits read ahead, never handed out twice;
+event_time: now, in UTC, to the millisecond."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
-from facta.domain.ids import random_uuid
+from facta.domain.ids import event_time, random_uuid
 
 
 def test_random_uuids_are_version_4_of_rfc_4122() -> None:
@@ -59,3 +62,20 @@ def test_a_forked_child_does_not_hand_out_its_parents_next_uuids() -> None:
 
     assert len(childs) == 50
     assert not parents & childs
+
+
+def test_event_time_is_now_in_utc_to_the_millisecond() -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+
+    moment = event_time()
+
+    assert moment.tzinfo is UTC
+    assert moment.microsecond % 1000 == 0
+    assert before <= moment <= datetime.now(UTC)
+
+
+def test_event_time_moves_on_with_the_clock() -> None:
+    first = event_time()
+    time.sleep(0.003)
+
+    assert event_time() > first

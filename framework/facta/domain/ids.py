@@ -6,7 +6,8 @@ the random bits for 128 ids in one ``os.urandom`` call and hands them out one by
 system call per id cost more than the rest of the id (each operation makes two). The bits
 are the same operating-system randomness ``uuid4()`` uses; a forked child drops what
 its parent had read ahead, so the two never hand out the same id. ``event_time`` is the
-current UTC time to the millisecond, the precision every back-end stores exactly.
+current UTC time to the millisecond, the precision every back-end stores exactly; the
+events of one millisecond share its ``datetime``.
 """
 
 from __future__ import annotations
@@ -64,12 +65,22 @@ _time_ns = time.time_ns
 _from_timestamp = datetime.fromtimestamp
 
 
+# The last millisecond asked for and its datetime: events made in the same millisecond
+# share it (a datetime is immutable), which spares most of the conversions under load.
+_last: tuple[int, datetime] = (-1, datetime.min)
+
+
 def event_time() -> datetime:
     """The current time in UTC, truncated to the millisecond."""
+    global _last
     milliseconds = _time_ns() // 1_000_000
+    last = _last
+    if last[0] == milliseconds:
+        return last[1]
     moment = _from_timestamp(milliseconds / 1000, UTC)
     if moment.microsecond % 1000:  # the float was rounded (far from now): exactly, then
         moment = _from_timestamp(milliseconds // 1000, UTC).replace(
             microsecond=milliseconds % 1000 * 1000
         )
+    _last = (milliseconds, moment)
     return moment
