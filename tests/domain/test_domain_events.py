@@ -68,6 +68,19 @@ def test_occurred_at_in_another_time_zone_is_converted_to_utc() -> None:
     assert event.occurred_at.hour == 10
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["2024-07-01T10:00:00.123Z", "2024-07-01T10:00:00.123+00:00", "2024-07-01T12:00:00.123+02:00"],
+)
+def test_occurred_at_read_back_is_in_the_utc_of_datetime(written: str) -> None:
+    document = ParcelShipped(parcel_id="p-1", weight_grams=1).model_dump(mode="json")
+
+    event = ParcelShipped.model_validate({**document, "occurred_at": written})
+
+    assert event.occurred_at.tzinfo is UTC
+    assert event.occurred_at == datetime(2024, 7, 1, 10, 0, 0, 123000, tzinfo=UTC)
+
+
 def test_a_naive_occurred_at_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError, match="timezone"):
         ParcelShipped(parcel_id="p-1", weight_grams=1, occurred_at=datetime(2024, 7, 1, 12, 0))

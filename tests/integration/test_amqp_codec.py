@@ -59,6 +59,37 @@ def test_every_event_round_trips_through_a_message(mode: Mode, event: CloudEvent
     assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
 
 
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_the_properties_sent_carry_the_message_and_nothing_a_receiver_reads_the_same_without(
+    mode: Mode,
+) -> None:
+    event = CloudEvent(
+        {
+            "id": "evt-1",
+            "source": "/shop/orders",
+            "type": "com.example.shop.v1",
+            "time": datetime(2026, 1, 2, tzinfo=UTC),
+            "datacontenttype": "application/json",
+        },
+        {"order_id": "o-1"},
+    )
+
+    properties = to_message(event, mode).properties
+
+    assert properties.message_id == "evt-1"
+    assert properties.message_type == "com.example.shop.v1"
+    assert properties.timestamp == datetime(2026, 1, 2, tzinfo=UTC)
+    assert properties.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert properties.priority is None  # absent reads as 0
+    if mode == "structured":
+        assert properties.content_type == "application/cloudevents+json"
+        assert properties.headers is None  # no empty table
+    else:
+        assert properties.content_type == "application/json"
+        assert properties.headers is not None
+        assert properties.headers["ce-id"] == "evt-1"
+
+
 def test_a_batch_message_holds_several_events() -> None:
     events = [order_placed("evt-1"), order_placed("evt-2")]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
@@ -70,6 +70,7 @@ METADATA_FIELDS = frozenset(
 """The fields every event carries that the framework fills in; the rest is its payload."""
 
 _METADATA_EXCLUDE = set(METADATA_FIELDS)
+_NO_OFFSET = timedelta(0)
 
 
 def _is_uuid_or_none(value: object) -> bool:
@@ -143,6 +144,8 @@ class DomainEvent(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
+        if value.microsecond % 1000 == 0 and value.utcoffset() == _NO_OFFSET:
+            return value.replace(tzinfo=UTC)  # as stored: one copy, not two
         value = value.astimezone(UTC)
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
 

@@ -20,13 +20,13 @@ from urllib.parse import unquote
 
 from cloudevents.core.bindings import http as http_binding
 from cloudevents.core.bindings.http import HTTPMessage
-from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from facta.application.integration import Envelope, IntegrationEvent
 from facta.domain import DomainEvent
 from facta.errors import InvalidCloudEvent
 from facta.integration.attributes import check_attributes, drop_nulls
+from facta.integration.json_format import EventFormat
 from facta.integration.limits import IngestionLimits, check_depth, load_json
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "to_structured",
 ]
 
-JSON_FORMAT = JSONFormat()
+JSON_FORMAT = EventFormat()
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 DEFAULT_LIMITS = IngestionLimits()
@@ -57,12 +57,17 @@ DEFAULT_LIMITS = IngestionLimits()
 def build_cloudevent(
     source: str, data: IntegrationEvent, event: DomainEvent, dataschema: str | None = None
 ) -> CloudEvent:
-    """The CloudEvent publishing ``data`` (a contract's mapping of ``event``) from ``source``."""
+    """The CloudEvent publishing ``data`` (a contract's mapping of ``event``) from ``source``.
+
+    Raises the SDK's ``CloudEventValidationError`` when ``source``, the type or
+    ``dataschema`` is not a non-empty string.
+    """
+    cloudevent_type = data.cloudevent_type
     attributes: dict[str, Any] = {
         "specversion": "1.0",
         "id": str(event.event_id),
         "source": source,
-        "type": data.cloudevent_type,
+        "type": cloudevent_type,
         "time": event.occurred_at,
         "datacontenttype": "application/json",
         "sequence": f"{event.aggregate_version:020d}",
@@ -77,7 +82,30 @@ def build_cloudevent(
         attributes["causationid"] = str(event.causation_id)
     if event.traceparent:
         attributes["traceparent"] = event.traceparent
-    return CloudEvent(attributes, data.model_dump(mode="json"))
+    payload = data.model_dump(mode="json")
+    if _text(source) and _text(cloudevent_type) and (dataschema is None or _text(dataschema)):
+        return _BuiltCloudEvent(attributes, payload)
+    return CloudEvent(attributes, payload)  # the SDK names what is wrong
+
+
+class _BuiltCloudEvent(CloudEvent):
+    """A CloudEvent ``build_cloudevent`` made from parts that are valid by construction.
+
+    The SDK checks every attribute of every event it constructs (about 9 µs here, a
+    twentieth of a publish). Here the ids are UUIDs, the time an aware datetime, the
+    sequence digits, the extension names fixed, the optional text attributes set only
+    when not empty, and ``source``, type and ``dataschema`` were checked to be non-empty
+    text just before: nothing is left for the check to find. The tests hold every event
+    built so to the SDK's check.
+    """
+
+    @staticmethod
+    def _validate_attribute(attributes: dict[str, Any]) -> None:
+        """Nothing to check: see the class."""
+
+
+def _text(value: object) -> bool:
+    return type(value) is str and value != ""
 
 
 def to_structured(event: CloudEvent) -> bytes:

@@ -5,8 +5,10 @@ they are sent: each of its attributes is set through a check of the message's lo
 its AMQP properties are built again at every publish. A CloudEvent's message is complete
 when it is encoded, so ``OutgoingMessage`` sets its attributes plainly and builds its
 properties (``aiormq.spec.Basic.Properties``, what ``Exchange.publish`` sends) once, with
-the values ``aio_pika.Message`` would give them. It is published through aio-pika like any
-other message, and reads the same on the wire.
+the values ``aio_pika.Message`` would give them, except that it leaves out what a
+receiver reads the same when absent (an empty header table, priority 0): encoding a
+property costs about a microsecond. It is published through aio-pika like any other
+message.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class OutgoingMessage(AbstractMessage):
         self.content_type = content_type
         self.content_encoding: str | None = None
         self.delivery_mode = DeliveryMode.PERSISTENT
-        self.priority: int | None = 0
+        self.priority: int | None = None  # absent: the broker reads it as 0
         self.correlation_id: str | None = None
         self.reply_to: str | None = None
         self.expiration: DateType | None = None
@@ -76,9 +78,8 @@ class OutgoingMessage(AbstractMessage):
         self.app_id: str | None = None
         self.properties = aiormq.spec.Basic.Properties(
             content_type=content_type,
-            headers=headers,
+            headers=headers or None,  # an empty table costs encoding and says nothing
             delivery_mode=DeliveryMode.PERSISTENT,
-            priority=0,
             message_id=message_id,
             timestamp=timestamp,
             message_type=type,
