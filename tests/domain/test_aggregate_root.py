@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facta import AggregateRoot
+from facta.domain.aggregate import state_json
 from support.bank import Account, AccountOpened, MoneyDeposited, MoneyWithdrawn
 
 
@@ -25,6 +27,31 @@ class Ledger(AggregateRoot):
 
 class SavingsAccount(Account):
     """A subclass without an override of its own."""
+
+
+class Priced(AggregateRoot):
+    """An aggregate whose JSON has a computed field and a field written its own way."""
+
+    cents: int = 250
+    note: str = "cash"
+
+    @pydantic.computed_field  # type: ignore[prop-decorator]
+    @property
+    def euros(self) -> float:
+        return self.cents / 100
+
+    @pydantic.field_serializer("note")
+    def _shout(self, note: str) -> str:
+        return note.upper()
+
+
+class Terse(AggregateRoot):
+    """An aggregate whose class writes its own JSON."""
+
+    note: str = "kept out"
+
+    def model_dump_json(self, **options: object) -> str:
+        return json.dumps({"id": self.id})
 
 
 @pytest.fixture
@@ -218,6 +245,18 @@ def test_restore_json_keeps_the_state_and_the_version(state_json: str | bytes) -
 def test_restore_refuses_state_its_types_forbid() -> None:
     with pytest.raises(pydantic.ValidationError):
         Account.restore({"id": "acc-1", "owner": "alice", "balance": "lots"}, version=1)
+
+
+@pytest.mark.parametrize(
+    "aggregate",
+    [
+        pytest.param(Account.open("acc-1", "alice"), id="fields"),
+        pytest.param(Priced(id="p-1"), id="computed field and field serializer"),
+        pytest.param(Terse(id="t-1"), id="own model_dump_json"),
+    ],
+)
+def test_the_stored_state_is_what_model_dump_json_writes(aggregate: AggregateRoot) -> None:
+    assert state_json(aggregate) == aggregate.model_dump_json()
 
 
 def test_snapshot_is_the_state_as_json_values_without_version_or_events(

@@ -4,10 +4,11 @@ event_time: now, in UTC, to the millisecond."""
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import pytest
 
@@ -21,6 +22,15 @@ def test_random_uuids_are_version_4_of_rfc_4122() -> None:
         assert identifier.version == 4
         assert identifier.variant == "specified in RFC 4122"
         assert UUID(str(identifier)) == identifier
+
+
+def test_random_uuids_are_plain_uuids_as_uuid4_makes_them() -> None:
+    identifier = random_uuid()
+
+    assert type(identifier) is UUID
+    assert identifier.is_safe is SafeUUID.unknown
+    assert pickle.loads(pickle.dumps(identifier)) == identifier
+    assert hash(identifier) == hash(UUID(int=identifier.int))
 
 
 def test_random_uuids_do_not_repeat_across_read_ahead_blocks() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import Backend, bank_builder
 from facta import Application, ConfigurationError, InMemoryPersistence, UnitOfWork
+from facta.persistence import EventFlow, InMemoryStore, InMemoryUnitOfWork
 from support.bank import Account, OpenAccount
 
 
@@ -78,3 +79,22 @@ async def test_a_manual_operation_that_committed_or_only_read_warns_of_nothing(
             await app.get(UnitOfWork).repository(Account).get("ann")
 
     assert caplog.records == []
+
+
+class DiscardCounting(InMemoryUnitOfWork):
+    """A back-end whose ``discard`` has work to do (a transaction to abandon, say)."""
+
+    discarded = 0
+
+    async def discard(self) -> None:
+        self.discarded += 1
+
+
+async def test_a_unit_of_work_that_ends_discards_what_its_back_end_left_open(
+    app: Application,
+) -> None:
+    unit_of_work = DiscardCounting(app.get(InMemoryStore), app.get(EventFlow))
+
+    await unit_of_work.aclose()
+
+    assert unit_of_work.discarded == 1

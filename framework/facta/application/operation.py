@@ -60,14 +60,14 @@ class AsyncClosable(Protocol):
         """Release what the service holds (connections, sessions)."""
 
 
-class _Operation:
+class _Operation(NamedTuple):
     """One operation: its context and the services created in it, in creation order."""
 
-    __slots__ = ("context", "instances")
+    context: OperationContext
+    instances: dict[Any, object]
 
-    def __init__(self, context: OperationContext) -> None:
-        self.context = context
-        self.instances: dict[Any, object] = {}
+
+_make = tuple.__new__  # a NamedTuple from all its fields, without its Python-level __new__
 
 
 class OperationScope(injector.Scope):
@@ -114,7 +114,7 @@ class OperationScope(injector.Scope):
 
     def enter(self, context: OperationContext) -> Token[_Operation | None]:
         """Start an operation for ``context``; pair with ``exit`` in a ``finally``."""
-        return self._current.set(_Operation(context))
+        return self._current.set(_make(_Operation, (context, {})))
 
     async def exit(self, token: Token[_Operation | None]) -> None:
         """End the operation started by ``enter``, closing what it created, newest first.
@@ -124,17 +124,19 @@ class OperationScope(injector.Scope):
         service never leaves another's connection open.
         """
         operation = self._current.get()
+        if operation is None or not operation.instances:  # nothing was made: nothing to close
+            self._current.reset(token)
+            return
         failures: list[tuple[object, BaseException]] = []
         try:
-            if operation is not None:
-                for instance in reversed(operation.instances.values()):
-                    close = getattr(instance, "aclose", None)
-                    if close is None:
-                        continue
-                    try:
-                        await close()
-                    except BaseException as error:  # close the others, then report it
-                        failures.append((instance, error))
+            for instance in reversed(operation.instances.values()):
+                close = getattr(instance, "aclose", None)
+                if close is None:
+                    continue
+                try:
+                    await close()
+                except BaseException as error:  # close the others, then report it
+                    failures.append((instance, error))
         finally:
             self._current.reset(token)
         if failures:

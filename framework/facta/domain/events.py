@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from facta.domain.ids import event_time, random_uuid
+from facta.domain.slots import set_extra, set_fields, set_fields_set, set_private
 from facta.errors import ConfigurationError
 
 __all__ = [
@@ -179,7 +180,6 @@ class DomainEvent(BaseModel):
 
 E = TypeVar("E", bound=DomainEvent)
 _new = object.__new__
-_set = object.__setattr__
 
 
 def stamped(event: E, metadata: dict[str, Any]) -> E:
@@ -192,9 +192,9 @@ def stamped(event: E, metadata: dict[str, Any]) -> E:
     without its generic path.
     """
     clone = _new(type(event))
-    _set(clone, "__dict__", {**event.__dict__, **metadata})
-    _set(clone, "__pydantic_fields_set__", event.__pydantic_fields_set__.union(metadata))
-    _set(clone, "__pydantic_extra__", None)
+    set_fields(clone, {**event.__dict__, **metadata})
+    set_fields_set(clone, event.__pydantic_fields_set__.union(metadata))
+    set_extra(clone, None)
     private = event.__pydantic_private__
-    _set(clone, "__pydantic_private__", None if private is None else {**private})
+    set_private(clone, None if private is None else {**private})
     return clone

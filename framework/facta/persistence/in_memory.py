@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import injector
@@ -50,6 +50,7 @@ __all__ = ["InMemoryOutbox", "InMemoryPersistence", "InMemoryStore", "InMemoryUn
 
 _DELETE = ChangeKind.DELETE  # a global: Python 3.11 reads Enum class attributes slowly
 _make = tuple.__new__  # a NamedTuple from all its fields, without its Python-level __new__
+_now = datetime.now  # utc_now() without a Python-level call, on every commit
 
 
 @dataclass(slots=True)
@@ -144,7 +145,7 @@ class InMemoryStore:
         if appended is not None:
             self.streams.append(appended)
         if entries or receipt is not None:
-            now = utc_now()
+            now = _now(UTC)
             positions = self._positions
             for event, delivered, available_at in entries:
                 event_key = event.event_id.int
@@ -375,13 +376,6 @@ class InMemoryPersistence(injector.Module):
 
     def configure(self, binder: injector.Binder) -> None:
         store = self._store if self._store is not None else InMemoryStore()
-        flows: list[EventFlow] = []
-
-        def build(container: injector.Injector) -> UnitOfWork:
-            if not flows:
-                flows.append(container.get(EventFlow))
-            return InMemoryUnitOfWork(store, flows[0])
-
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
         binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
@@ -392,7 +386,22 @@ class InMemoryPersistence(injector.Module):
             ),
             scope=injector.SingletonScope,
         )
-        binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
+        binder.bind(UnitOfWork, to=_UnitsOfWork(store), scope=OperationScope)  # type: ignore[type-abstract]
+
+
+class _UnitsOfWork(injector.Provider[UnitOfWork]):
+    """Makes the unit of work of each operation over one store (the application's event
+    flow is looked up once)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._flow: EventFlow | None = None
+
+    def get(self, container: injector.Injector) -> UnitOfWork:
+        flow = self._flow
+        if flow is None:
+            flow = self._flow = container.get(EventFlow)
+        return InMemoryUnitOfWork(self._store, flow)
 
 
 def _sort_key(value: object) -> tuple[int, object]:

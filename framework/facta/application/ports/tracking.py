@@ -27,6 +27,9 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from facta.domain import AggregateRoot
+from facta.domain.aggregate import History, history_of
+from facta.domain.aggregate import state_json as json_of
+from facta.domain.slots import set_extra, set_fields, set_fields_set, set_private
 
 __all__ = ["Status", "Tracked"]
 
@@ -85,14 +88,17 @@ class Tracked:
 
     The state is recorded as a shallow copy of the aggregate's fields when their values
     are immutable, otherwise as its JSON; an aggregate with nothing recorded (new, added,
-    or event-sourced) counts as changed.
+    or event-sourced) counts as changed. ``history`` is the aggregate's bookkeeping
+    (``history_of``), read once here for the unit of work's commits: an aggregate keeps
+    the same one for life.
     """
 
-    __slots__ = ("_fields", "_json", "aggregate", "status")
+    __slots__ = ("_fields", "_json", "aggregate", "history", "status")
 
     def __init__(self, aggregate: AggregateRoot, status: Status) -> None:
         self.aggregate = aggregate
         self.status = status
+        self.history: History = history_of(aggregate)
         self._fields: dict[str, Any] | None = None
         self._json: str | None = None
 
@@ -113,7 +119,7 @@ class Tracked:
         else:
             self._fields = None
             if state_json is None:
-                state_json = aggregate.model_dump_json()  # the fields alone do not tell
+                state_json = json_of(aggregate)  # the fields alone do not tell
         self._json = state_json
 
     def unchanged(self) -> bool:
@@ -136,13 +142,11 @@ class Tracked:
         if self._json is None and self._fields is not None:
             aggregate = self.aggregate
             as_recorded = object.__new__(type(aggregate))
-            object.__setattr__(as_recorded, "__dict__", dict(self._fields))
-            object.__setattr__(
-                as_recorded, "__pydantic_fields_set__", set(aggregate.__pydantic_fields_set__)
-            )
-            object.__setattr__(as_recorded, "__pydantic_extra__", None)
-            object.__setattr__(as_recorded, "__pydantic_private__", None)
-            self._json = as_recorded.model_dump_json()
+            set_fields(as_recorded, dict(self._fields))
+            set_fields_set(as_recorded, set(aggregate.__pydantic_fields_set__))
+            set_extra(as_recorded, None)
+            set_private(as_recorded, None)
+            self._json = json_of(as_recorded)
         return self._json
 
     def changed(self) -> bool:
@@ -153,7 +157,7 @@ class Tracked:
         if self.unchanged():
             return False
         recorded = self.recorded_json()
-        return recorded is None or self.aggregate.model_dump_json() != recorded
+        return recorded is None or json_of(self.aggregate) != recorded
 
 
 _MISSING = object()

@@ -21,7 +21,7 @@ from facta.application.ports.tracking import Status, Tracked
 from facta.application.ports.view_store import StoredView, ViewStore, ViewTracker, ViewWrite
 from facta.application.views import View, ViewQuery
 from facta.domain import AggregateRoot, DomainEvent, EventSourcedAggregate
-from facta.domain.aggregate import history_of
+from facta.domain.aggregate import state_json as json_of
 from facta.errors import ConfigurationError, NotFound, PersistenceError
 
 __all__ = ["Change", "ChangeKind", "Commit", "Repository", "StoredState", "UnitOfWork"]
@@ -193,8 +193,10 @@ class UnitOfWork(ABC):
             if change.kind is _DELETE:
                 del tracked[key]
                 continue
-            aggregate.mark_committed(change.new_version)
             record = tracked[key]
+            history = record.history  # what aggregate.mark_committed does, without two calls
+            history.records.clear()
+            history.version = change.new_version
             record.status = _LOADED
             record.remember(change.state_json)
         entries = written.entries
@@ -243,14 +245,15 @@ class UnitOfWork(ABC):
             self._view_tracker.clear()
         self._repositories.clear()  # they point back here: freed now, not by the collector
         self._view_stores = None
-        await self.discard()
+        if type(self).discard is not UnitOfWork.discard:  # the default has nothing to do
+            await self.discard()
 
     def uncommitted(self) -> list[AggregateRoot]:
         """The tracked aggregates that a commit would write (changed, new or removed)."""
         lost: list[AggregateRoot] = []
         for tracked in self._tracked.values():
             aggregate = tracked.aggregate
-            if history_of(aggregate).records or (
+            if tracked.history.records or (
                 not aggregate._facta_event_sourced and tracked.changed()
             ):
                 lost.append(aggregate)
@@ -282,7 +285,7 @@ class UnitOfWork(ABC):
                     f"{aggregate.aggregate_type} {tracked_id!r} now has the id "
                     f"{aggregate.id!r}: an aggregate's id cannot change; nothing was committed"
                 )
-            history = history_of(aggregate)
+            history = tracked.history
             recorded = history.records
             records += recorded
             status = tracked.status
@@ -302,11 +305,11 @@ class UnitOfWork(ABC):
                 changes.append(_make(Change, (_DELETE, aggregate, version, 0, "")))
                 continue
             if recorded or status is _NEW:
-                state_json = aggregate.model_dump_json()
+                state_json = json_of(aggregate)
             elif tracked.unchanged():
                 continue
             else:
-                state_json = aggregate.model_dump_json()
+                state_json = json_of(aggregate)
                 if state_json == tracked.recorded_json():
                     continue
             kind = _INSERT if status is _NEW else _UPDATE
