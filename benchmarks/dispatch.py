@@ -5,9 +5,11 @@ Run: ``.venv/bin/python benchmarks/dispatch.py`` (``--quick`` for a short run).
 Prints, for a no-op command handler, the time of ``Mediator.send`` against a plain
 ``await handler.handle(command)`` (the raw baseline), as microseconds and a ratio; then
 the cost of recording one event on an aggregate and committing it in memory, directly on
-a unit of work and through ``send``. Each figure is the best of several rounds, to keep
-the noise of a shared machine out. Targets (issue: the kernel): overhead <= 10 us per
-command, record + commit <= 20 us.
+a unit of work and through ``send``. Each figure is the best of many short rounds (45
+of 2,000 calls; ``--quick`` 15 of 1,000), to keep the noise of a shared machine out: its
+slow spells last longer than a round, so some rounds of every body run undisturbed, and
+a round that pays a rare cost (a dict resizing, a collection) is not the best one.
+Targets (issue: the kernel): overhead <= 10 us per command, record + commit <= 20 us.
 
 The floor of that work is pydantic alone: validate the stored JSON into a model, change
 it, build the event, and dump both as JSON into a dict and a list. Load + record +
@@ -117,7 +119,7 @@ def pydantic_floor() -> Body:
 
 
 async def main(quick: bool) -> None:
-    rounds, iterations = (5, 4_000) if quick else (9, 20_000)
+    rounds, iterations = (15, 2_000) if quick else (45, 4_000)  # in-memory rounds: half
     app = ApplicationBuilder().add_handler(PingHandler, IncrementHandler).build()
     handler, ping = PingHandler(), Ping()
 

@@ -163,6 +163,69 @@ def test_a_copy_made_by_with_metadata_serializes_its_metadata(shipped: ParcelShi
     assert restored == stamped
 
 
+def test_a_copy_made_by_with_metadata_counts_the_metadata_as_set(shipped: ParcelShipped) -> None:
+    stamped = shipped.with_metadata(aggregate_id="a-1", aggregate_version=2)
+
+    assert stamped.model_fields_set == {
+        "parcel_id",
+        "weight_grams",
+        "aggregate_id",
+        "aggregate_version",
+    }
+    assert stamped.model_dump(exclude_unset=True)["aggregate_id"] == "a-1"
+    assert shipped.model_fields_set == {"parcel_id", "weight_grams"}
+
+
+def test_copies_made_in_different_shapes_count_their_own_fields_as_set() -> None:
+    given = ParcelShipped(parcel_id="p-1", weight_grams=1, aggregate_id="x")
+    plain = ParcelShipped(parcel_id="p-2", weight_grams=2)
+
+    assert given.with_metadata(aggregate_version=1).model_fields_set == {
+        "parcel_id",
+        "weight_grams",
+        "aggregate_id",
+        "aggregate_version",
+    }
+    assert plain.with_metadata(aggregate_version=1).model_fields_set == {
+        "parcel_id",
+        "weight_grams",
+        "aggregate_version",
+    }
+    assert plain.with_metadata(aggregate_id="a").model_fields_set == {
+        "parcel_id",
+        "weight_grams",
+        "aggregate_id",
+    }
+
+
+def test_a_model_copy_of_a_stamped_event_changes_no_other_copy(shipped: ParcelShipped) -> None:
+    first = shipped.with_metadata(aggregate_id="a-1")
+    second = shipped.with_metadata(aggregate_id="a-2")
+
+    updated = first.model_copy(update={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+
+    assert "traceparent" in updated.model_fields_set
+    assert "traceparent" not in first.model_fields_set
+    assert "traceparent" not in second.model_fields_set
+
+
+class DraftParcelShipped(ParcelShipped):
+    """An event class that is not frozen: assignment adds to its own fields set."""
+
+    model_config = pydantic.ConfigDict(frozen=False)
+
+
+def test_an_assignment_to_a_copy_of_an_unfrozen_event_changes_no_other_copy() -> None:
+    draft = DraftParcelShipped(parcel_id="p-1", weight_grams=1)
+    first = draft.with_metadata(aggregate_id="a-1")
+    second = draft.with_metadata(aggregate_id="a-2")
+
+    first.causation_id = None
+
+    assert "causation_id" in first.model_fields_set
+    assert second.model_fields_set == {"parcel_id", "weight_grams", "aggregate_id"}
+
+
 class TrackedParcelShipped(ParcelShipped):
     _courier_note: str = pydantic.PrivateAttr(default="fragile")
 

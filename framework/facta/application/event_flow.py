@@ -49,7 +49,9 @@ class EventFlow:
         max_event_depth: int,
     ) -> None:
         self._mediator = mediator
-        self._registry: HandlerRegistry = mediator.registry
+        self.registry: HandlerRegistry = mediator.registry
+        """The handler registry of the application (its event classes and upcasters, and
+        whether any projection runs inline)."""
         self._scope = scope
         self._outbox = outbox
         self._settings = settings
@@ -66,16 +68,6 @@ class EventFlow:
     ) -> AbstractContextManager[object]:
         """The instrumentation hook around one unit of work's write (a no-op by default)."""
         return self._mediator.instrumentation.committing(unit_of_work, aggregates, events)
-
-    @property
-    def has_inline_projections(self) -> bool:
-        """Whether ``apply_inline`` has anything to run, for any event."""
-        return self._registry.has_inline_projections
-
-    @property
-    def registry(self) -> HandlerRegistry:
-        """The handler registry of the application (its event classes and upcasters)."""
-        return self._registry
 
     def prepare(self, events: Sequence[DomainEvent]) -> list[OutboxEntry]:
         """The outbox entries for ``events``, stamped with this operation's ids."""
@@ -103,7 +95,7 @@ class EventFlow:
             # None, or a context built by hand: with_metadata checks the types
             checked = type(correlation_id) is UUID and type(causation_id) is UUID
         available_at = _now(UTC) + self._grace
-        registry = self._registry
+        registry = self.registry
         handlers = registry.event_handlers
         known = self._known_types
         entries: list[OutboxEntry] = []
@@ -124,7 +116,7 @@ class EventFlow:
         aggregates and the events, or not at all: a projection that raises fails the
         commit.
         """
-        registry = self._registry
+        registry = self.registry
         instrumentation = self._mediator._instrumentation  # None: no hook on the hot path
         for entry in entries:
             event = entry.event

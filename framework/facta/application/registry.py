@@ -77,6 +77,9 @@ class HandlerRegistry:
         self._aggregates: dict[str, type[EventSourcedAggregate]] = {}
         self.generation = 0
         """Grows with every handler added, so caches of the registry know to refresh."""
+        self.has_inline_projections = False
+        """Whether any projection runs inline (in the unit of work that commits its events);
+        read on every commit."""
 
     def add(self, handler_type: type[object]) -> None:
         """Register a handler, projection, contract or upcaster class, or an event-sourced
@@ -134,6 +137,7 @@ class HandlerRegistry:
             if info.lifecycle is Lifecycle.INLINE:
                 self._inline.setdefault(event_type, []).append(projection)
                 self._resolved_inline.clear()
+                self.has_inline_projections = True
             else:
                 self._event_handlers.setdefault(event_type, []).append(projection)
                 self._resolved.clear()
@@ -156,11 +160,6 @@ class HandlerRegistry:
                 f"({', '.join(info.name for info in matches)})"
             )
         return matches[0] if matches else None
-
-    @property
-    def has_inline_projections(self) -> bool:
-        """Whether any projection runs inline (in the unit of work that commits its events)."""
-        return bool(self._inline)
 
     def inline_projections(self, event_type: type[DomainEvent]) -> tuple[type[Projection], ...]:
         """The inline projections that apply an event type, in registration order."""

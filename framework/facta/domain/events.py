@@ -181,6 +181,23 @@ class DomainEvent(BaseModel):
 E = TypeVar("E", bound=DomainEvent)
 _new = object.__new__
 
+# The fields sets of stamped copies, shared by the copies of one event class made from
+# the same fields set with the same metadata names: pydantic never changes the set of a
+# frozen model (only assignment adds to it, and a copy gets a set of its own), so one set
+# serves them all, and an event kept in memory keeps no set of its own. Per class: its
+# shapes, each as (the fields set given, the metadata names, the set of the copies).
+_fields_sets: dict[type[DomainEvent], list[tuple[frozenset[str], frozenset[str], set[str]]]] = {}
+_SHAPES_PER_CLASS = 16  # a class is stamped in a few shapes; past this, sets are not shared
+
+
+def _fields_set(kind: type[DomainEvent], given: set[str], metadata: dict[str, Any]) -> set[str]:
+    """The fields set of a copy of a ``kind`` event, shared when its class is frozen."""
+    fields_set = given.union(metadata)
+    shapes = _fields_sets.setdefault(kind, [])
+    if kind.model_config.get("frozen") and len(shapes) < _SHAPES_PER_CLASS:
+        shapes.append((frozenset(given), frozenset(metadata), fields_set))
+    return fields_set
+
 
 def stamped(event: E, metadata: dict[str, Any]) -> E:
     """A copy of ``event`` with the ``metadata`` fields replaced, nothing validated.
@@ -191,9 +208,17 @@ def stamped(event: E, metadata: dict[str, Any]) -> E:
     ``model_copy`` makes one (the fields' dict, the fields set, the private attributes),
     without its generic path.
     """
-    clone = _new(type(event))
+    kind = type(event)
+    given = event.__pydantic_fields_set__
+    for fields, names, shared in _fields_sets.get(kind, ()):
+        if fields == given and names == metadata.keys():
+            fields_set = shared
+            break
+    else:
+        fields_set = _fields_set(kind, given, metadata)
+    clone = _new(kind)
     set_fields(clone, {**event.__dict__, **metadata})
-    set_fields_set(clone, event.__pydantic_fields_set__.union(metadata))
+    set_fields_set(clone, fields_set)
     set_extra(clone, None)
     private = event.__pydantic_private__
     set_private(clone, None if private is None else {**private})

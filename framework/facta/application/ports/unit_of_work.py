@@ -217,7 +217,7 @@ class UnitOfWork(ABC):
         entries: Sequence[OutboxEntry] = ()
         if events:
             entries = flow.prepare(events)  # stamped in the commit's trace
-            if flow.has_inline_projections:
+            if flow.registry.has_inline_projections:
                 await flow.apply_inline(self, entries)
         appends = self._appends(sourced, entries) if sourced else ()
         tracker = self._view_tracker
