@@ -5,10 +5,11 @@ Run: ``.venv/bin/python benchmarks/dispatch.py`` (``--quick`` for a short run).
 Prints, for a no-op command handler, the time of ``Mediator.send`` against a plain
 ``await handler.handle(command)`` (the raw baseline), as microseconds and a ratio; then
 the cost of recording one event on an aggregate and committing it in memory, directly on
-a unit of work and through ``send``. Each figure is the best of many short rounds (45
-of 2,000 calls; ``--quick`` 15 of 1,000), to keep the noise of a shared machine out: its
-slow spells last longer than a round, so some rounds of every body run undisturbed, and
-a round that pays a rare cost (a dict resizing, a collection) is not the best one.
+a unit of work and through ``send``. Each figure is the best of many short rounds (for
+the in-memory comparison 120 of 500 calls, ``--quick`` 40), to keep the noise of a shared
+machine out: its slow spells last longer than a round, so some rounds of every body run
+undisturbed, and a round that pays a rare cost (a dict resizing, a collection) is not
+the best one.
 Targets (issue: the kernel): overhead <= 10 us per command, record + commit <= 20 us.
 
 The floor of that work is pydantic alone: validate the stored JSON into a model, change
@@ -119,7 +120,8 @@ def pydantic_floor() -> Body:
 
 
 async def main(quick: bool) -> None:
-    rounds, iterations = (15, 2_000) if quick else (45, 4_000)  # in-memory rounds: half
+    rounds, iterations = (15, 2_000) if quick else (45, 4_000)
+    short_rounds = 40 if quick else 120  # of 500 calls each: the in-memory comparison
     app = ApplicationBuilder().add_handler(PingHandler, IncrementHandler).build()
     handler, ping = PingHandler(), Ping()
 
@@ -139,8 +141,8 @@ async def main(quick: bool) -> None:
 
     command = Increment(counter_id="c")
     best = await interleaved_best_of(
-        rounds,
-        iterations // 2,
+        short_rounds,
+        500,
         {
             "floor": pydantic_floor(),
             "committed": record_and_commit,
