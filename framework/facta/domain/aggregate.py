@@ -40,6 +40,11 @@ class History:
         self.version = version
         self.records: list[tuple[int, DomainEvent]] = []
 
+    def committed(self, version: int) -> None:
+        """Forget the uncommitted events: they were stored, at ``version``."""
+        self.records.clear()
+        self.version = version
+
 
 _KEY = "_facta_history"
 
@@ -153,9 +158,7 @@ class AggregateRoot(Entity):
         Units of work do this to every aggregate they commit (through its ``History``);
         application code never needs it, a test that stores an aggregate by hand might.
         """
-        history = history_of(self)
-        history.records.clear()
-        history.version = version
+        history_of(self).committed(version)
 
     def snapshot(self) -> dict[str, Any]:
         """The aggregate's state as JSON-compatible values, without version or events."""

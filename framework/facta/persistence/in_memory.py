@@ -376,6 +376,13 @@ class InMemoryPersistence(injector.Module):
 
     def configure(self, binder: injector.Binder) -> None:
         store = self._store if self._store is not None else InMemoryStore()
+        flows: list[EventFlow] = []
+
+        def build(container: injector.Injector) -> UnitOfWork:
+            if not flows:
+                flows.append(container.get(EventFlow))
+            return InMemoryUnitOfWork(store, flows[0])
+
         binder.bind(InMemoryStore, to=store)
         binder.bind(Outbox, to=InMemoryOutbox(store))  # type: ignore[type-abstract]
         binder.bind(ProjectionStore, to=InMemoryProjectionStore(store))  # type: ignore[type-abstract]
@@ -386,22 +393,7 @@ class InMemoryPersistence(injector.Module):
             ),
             scope=injector.SingletonScope,
         )
-        binder.bind(UnitOfWork, to=_UnitsOfWork(store), scope=OperationScope)  # type: ignore[type-abstract]
-
-
-class _UnitsOfWork(injector.Provider[UnitOfWork]):
-    """Makes the unit of work of each operation over one store (the application's event
-    flow is looked up once)."""
-
-    def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
-        self._flow: EventFlow | None = None
-
-    def get(self, container: injector.Injector) -> UnitOfWork:
-        flow = self._flow
-        if flow is None:
-            flow = self._flow = container.get(EventFlow)
-        return InMemoryUnitOfWork(self._store, flow)
+        binder.bind(UnitOfWork, to=FactoryProvider(build), scope=OperationScope)  # type: ignore[type-abstract]
 
 
 def _sort_key(value: object) -> tuple[int, object]:

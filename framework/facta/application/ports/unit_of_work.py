@@ -194,9 +194,7 @@ class UnitOfWork(ABC):
                 del tracked[key]
                 continue
             record = tracked[key]
-            history = record.history  # what aggregate.mark_committed does, without two calls
-            history.records.clear()
-            history.version = change.new_version
+            record.history.committed(change.new_version)  # aggregate.mark_committed's work
             record.status = _LOADED
             record.remember(change.state_json)
         entries = written.entries
